@@ -1,0 +1,39 @@
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import { errorLine, ProcdError } from '../errors.js';
+import { commands } from './commands.js';
+import { VERSION } from '../version.js';
+
+/** Builds the yargs parser; exported so tests can check help text without spawning. */
+export function parser(argv: string[]): Argv {
+  let y = yargs(argv)
+    .scriptName('procd')
+    .usage('$0 <command> [options]\n\nWatches cluster resources\' processes by /proc cmdline prefix and reports deaths to Pacemaker or a CIB file.')
+    .env('PROCD')
+    .strict()
+    .demandCommand(1, 'procd: a command is required; see procd --help')
+    .recommendCommands()
+    .version(VERSION)
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      // yargs validation errors (unknown flag, missing value): one line, exit 2.
+      if (err) throw err;
+      throw new ProcdError('PROCD_USAGE', `procd: ${msg}`, { exitCode: 2 });
+    })
+    .epilog('Every flag can also be set as an environment variable PROCD_<FLAG> (e.g. PROCD_CIB, PROCD_NODE).');
+  for (const c of commands) y = y.command(c);
+  return y;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await parser(argv).parseAsync();
+  } catch (e) {
+    const line = errorLine(e);
+    process.stderr.write((line.startsWith('procd') ? line : `procd: ${line}`) + '\n');
+    if (!(e instanceof ProcdError) && process.env.PROCD_DEBUG) console.error(e);
+    process.exitCode = e instanceof ProcdError ? e.exitCode : 1;
+  }
+}
