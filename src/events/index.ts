@@ -1,0 +1,2 @@
+export { EventBus, nowUs } from './bus.js';
+export type * from './types.js';
