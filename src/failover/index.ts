@@ -1,0 +1,1 @@
+export { Failover, type FailoverOptions, type InFlight } from './runner.js';
