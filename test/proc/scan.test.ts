@@ -56,6 +56,7 @@ test('never matches procd itself or its descendants; empty prefixes match nothin
   const other = asProcd().scan([name, grand, mine]);
   assert.equal(other.get(name)!.length, 1);
   assert.equal(other.get(grand)!.length, 1);
+  process.kill(other.get(grand)![0]!.pid, 'SIGKILL'); // killAll() reaches only our children
   assert.ok(other.get(mine)!.some((c) => c.pid === process.pid));
   assert.deepEqual([...new Scanner().scan(['', '']).keys()], []);
 });

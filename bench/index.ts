@@ -1,0 +1,14 @@
+import { scanBench } from './scan.js';
+
+/** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
+const benches: Record<string, () => Promise<unknown>> = {
+  scan: () => scanBench((process.env.PROCD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)),
+};
+
+const wanted = process.argv.slice(2);
+for (const name of wanted) if (!benches[name]) {
+  console.error(`bench: unknown benchmark ${name}; known: ${Object.keys(benches).join(', ')}`);
+  process.exit(2);
+}
+console.log(`procd benchmarks on ${(await import('node:os')).cpus().length} cores, node ${process.version}, ${new Date().toISOString()}\n`);
+for (const [name, run] of Object.entries(benches)) if (wanted.length === 0 || wanted.includes(name)) await run();
