@@ -1,0 +1,128 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { readCibConfig, type CibConfig } from '../cib/index.js';
+import { defineError, errorLine } from '../errors.js';
+import { EventBus } from '../events/index.js';
+import { Failover } from '../failover/index.js';
+import { Monitor } from '../monitor/index.js';
+import { PACKAGE_ROOT } from '../version.js';
+import { createLogger, logEvent, type LogLevel } from './log.js';
+
+export const ERR_WRAPPER = defineError('PROCD_WRAPPER', (path: string, why: string) => `wrapper ${path}: ${why}`, { exitCode: 2 });
+export const ERR_UNKNOWN_NODE = defineError(
+  'PROCD_UNKNOWN_NODE',
+  (node: string, cib: string, known: string[]) => `${cib}: node ${JSON.stringify(node)} is not in the CIB's nodes (known: ${known.join(', ') || 'none'})`,
+  { exitCode: 2 },
+);
+
+export const DEFAULT_WRAPPER = resolve(PACKAGE_ROOT, 'ocf/procd-fail');
+export const PROCD_BIN = resolve(PACKAGE_ROOT, 'bin/procd');
+
+export interface DaemonOptions {
+  cib?: string;
+  node: string;
+  interval: number;
+  grace: number;
+  wrapper: string;
+  wrapperTimeout: number;
+  logLevel: LogLevel;
+  procRoot?: string;
+  /** Delay before the second wrapper attempt (doubles for the third). */
+  retryBackoffMs?: number;
+}
+
+/** Checks that the wrapper exists, is a file and is executable; throws one clear line otherwise. */
+export function checkWrapper(path: string) {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw ERR_WRAPPER(path, 'does not exist');
+  }
+  if (!st.isFile()) throw ERR_WRAPPER(path, 'is not a file');
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw ERR_WRAPPER(path, 'is not executable (chmod +x?)');
+  }
+}
+
+/**
+ * The running daemon: the monitor's events go to the failover runner and the log. Everything
+ * else (socket, journal, HTTP, reports) attaches to `bus` the same way.
+ */
+export class Daemon {
+  readonly bus = new EventBus();
+  readonly log: Logger;
+  readonly monitor: Monitor;
+  readonly failover: Failover;
+  readonly options: DaemonOptions;
+  private stopping = false;
+
+  constructor(o: DaemonOptions, log?: Logger) {
+    this.options = o;
+    this.log = log ?? createLogger(o.logLevel);
+    this.bus.onListenerError = (err, e) => this.log.error({ err, event: e.kind }, `event consumer failed: ${errorLine(err)}`);
+    this.bus.subscribe((e) => logEvent(this.log, e));
+    this.monitor = new Monitor({ bus: this.bus, interval: o.interval, grace: o.grace, procRoot: o.procRoot });
+    const env: Record<string, string> = { PROCD_BIN };
+    if (o.cib) env.PROCD_CIB = resolve(o.cib);
+    this.failover = new Failover({
+      bus: this.bus,
+      wrapper: o.wrapper,
+      node: o.node,
+      env,
+      timeoutMs: o.wrapperTimeout * 1000,
+      backoffMs: o.retryBackoffMs ?? 1000,
+    });
+  }
+
+  /** Reads the CIB (if any), checks the wrapper and the node, and starts watching. */
+  async start() {
+    const o = this.options;
+    checkWrapper(o.wrapper);
+    if (o.cib) this.applyCib(await this.readCib());
+    this.failover.attach();
+    this.monitor.start();
+    this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: 'poll', ...(o.cib ? { cib: resolve(o.cib) } : {}) });
+    if (this.monitor.status().length === 0) this.log.warn('nothing is watched: no procdctl resource is configured');
+  }
+
+  /** SIGHUP: re-reads the CIB; added and removed specs apply, unchanged ones keep their state. A bad CIB keeps the old config. */
+  async reload() {
+    if (!this.options.cib) return;
+    try {
+      const cfg = await this.readCib();
+      const diff = this.applyCib(cfg);
+      this.bus.emit({ kind: 'daemon-reloaded', ...diff });
+    } catch (err) {
+      this.log.error({ err: errorLine(err) }, `reload failed, keeping the previous configuration: ${errorLine(err)}`);
+    }
+  }
+
+  /** Stops detection, lets queued failure reports finish (bounded), logs any that could not. */
+  async stop(signal?: string, drainMs = 10_000) {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.monitor.stop();
+    const drained = await Promise.race([this.failover.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref())]);
+    if (!drained) {
+      const left = [this.failover.inFlight()?.failureId, ...this.failover.pending().map((e) => e.failureId)].filter(Boolean);
+      this.log.error({ failures: left }, `stopping with ${left.length} failure report(s) unfinished`);
+    }
+    this.failover.detach();
+    this.bus.emit({ kind: 'daemon-stopped', node: this.options.node, ...(signal ? { signal } : {}) });
+  }
+
+  private async readCib(): Promise<CibConfig> {
+    const cfg = await readCibConfig(this.options.cib!);
+    if (!cfg.nodes.some((n) => n.uname === this.options.node)) throw ERR_UNKNOWN_NODE(this.options.node, this.options.cib!, cfg.nodes.map((n) => n.uname));
+    for (const w of cfg.warnings) this.log.warn({ cib: cfg.path }, w);
+    return cfg;
+  }
+
+  private applyCib(cfg: CibConfig) {
+    return this.monitor.replaceSource('cib', cfg.resources);
+  }
+}
