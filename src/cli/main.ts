@@ -27,13 +27,22 @@ export function parser(argv: string[]): Argv {
   return y;
 }
 
+/**
+ * PROCD_* variables that are not flags: what the daemon hands to the wrapper (and the debug
+ * switch). yargs maps every PROCD_* variable to a flag and strict mode would reject these, so a
+ * `procd` started by the wrapper must not read them as flags.
+ */
+export const NOT_FLAGS = ['PROCD_BIN', 'PROCD_FAILURE_ID', 'PROCD_PROCESS', 'PROCD_DEBUG'];
+
 export async function main(argv: string[]): Promise<void> {
+  const debug = process.env.PROCD_DEBUG;
+  for (const k of NOT_FLAGS) delete process.env[k];
   try {
     await parser(argv).parseAsync();
   } catch (e) {
     const line = errorLine(e);
     process.stderr.write((line.startsWith('procd') ? line : `procd: ${line}`) + '\n');
-    if (!(e instanceof ProcdError) && process.env.PROCD_DEBUG) console.error(e);
+    if (!(e instanceof ProcdError) && debug) console.error(e);
     process.exitCode = e instanceof ProcdError ? e.exitCode : 1;
   }
 }

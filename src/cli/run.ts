@@ -46,20 +46,25 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     wrapperTimeout: a['wrapper-timeout'],
     logLevel: a['log-level'],
   });
-  await daemon.start();
-  await new Promise<void>((resolve) => {
+  // Signal handlers first: a SIGTERM during start-up still ends in a clean stop.
+  let started: Promise<void> | null = null;
+  const done = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      daemon.stop(signal).then(resolve, (err) => {
-        daemon.log.error(`stop failed: ${errorLine(err)}`);
-        resolve();
-      });
+      void (started ?? Promise.resolve())
+        .catch(() => {})
+        .then(() => daemon.stop(signal))
+        .catch((err) => daemon.log.error(`stop failed: ${errorLine(err)}`))
+        .then(resolve);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     process.on('SIGHUP', () => void daemon.reload());
   });
+  started = daemon.start();
+  await started;
+  await done;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {

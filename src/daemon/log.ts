@@ -4,10 +4,14 @@ import type { ProcdEvent } from '../events/index.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** JSON lines on stdout, written synchronously so nothing is lost when the daemon exits. */
+/**
+ * JSON lines on stdout, written synchronously so nothing is lost when the daemon exits. No
+ * `pid`/`hostname` base fields: events carry the watched process's `pid`, and daemon-started
+ * names the daemon's own.
+ */
 export function createLogger(level: LogLevel): Logger {
   return pino(
-    { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
     pino.destination({ dest: 1, sync: true }),
   );
 }

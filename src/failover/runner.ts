@@ -112,7 +112,7 @@ export class Failover {
         forceKillAfterDelay: 2000,
         stdin: 'ignore',
         maxBuffer: 1024 * 1024,
-        env: { ...this.o.env, PROCD_FAILURE_ID: e.failureId, PROCD_PROCESS: e.process, PROCD_RESOURCE: e.resource },
+        env: { ...this.o.env, PROCD_FAILURE_ID: e.failureId, PROCD_PROCESS: e.process },
       });
       const durationMs = performance.now() - t0;
       const ok = !r.failed && r.exitCode === 0;
