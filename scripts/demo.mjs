@@ -40,7 +40,7 @@ const say = (s) => console.log(`\x1b[1mdemo:\x1b[0m ${s}`);
 const web = startService('procd-demo-web');
 const db = startService('procd-demo-db');
 
-const daemon = spawn(procd, ['run', '--cib', cib, '--node', NODE, '--interval', '0.5', '--grace', '3'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const daemon = spawn(procd, ['run', '--cib', cib, '--node', NODE, '--interval', '0.5', '--grace', '3', '--socket', join(scratch, 'procd.sock')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 // procd logs JSON lines; show them compactly (the raw JSON is what a log shipper gets).
 createInterface({ input: daemon.stdout }).on('line', (line) => {
   try {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
+import { DEFAULT_SOCKET } from '../daemon/control.js';
 import { Daemon, DEFAULT_WRAPPER } from '../daemon/daemon.js';
 import { LOG_LEVELS, type LogLevel } from '../daemon/log.js';
 import { ERR_BAD_FLAG, errorLine } from '../errors.js';
@@ -12,6 +13,7 @@ export interface RunArgs {
   wrapper: string;
   'wrapper-timeout': number;
   'log-level': LogLevel;
+  socket: string;
 }
 
 export function runOptions<T>(y: Argv<T>) {
@@ -22,6 +24,7 @@ export function runOptions<T>(y: Argv<T>) {
     .option('grace', { type: 'number', default: 5, describe: 'seconds a process may be missing after it is configured before that is a failure' })
     .option('wrapper', { type: 'string', default: DEFAULT_WRAPPER, defaultDescription: 'ocf/procd-fail', describe: 'failure wrapper, run as WRAPPER --resource R --node N --reason REASON --pid PID' })
     .option('wrapper-timeout', { type: 'number', default: 30, describe: 'seconds before a hanging wrapper run is killed (3 tries with backoff)' })
+    .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'control socket: JSON over HTTP on a 0600 Unix socket (folder created 0700); "" for none' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'JSON log lines on stdout at this level and above' })
     .check((a) => {
       const interval = a.interval as number;
@@ -45,6 +48,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     wrapper: a.wrapper,
     wrapperTimeout: a['wrapper-timeout'],
     logLevel: a['log-level'],
+    socket: a.socket,
   });
   // Signal handlers first: a SIGTERM during start-up still ends in a clean stop.
   let started: Promise<void> | null = null;

@@ -7,6 +7,7 @@ import { EventBus } from '../events/index.js';
 import { Failover } from '../failover/index.js';
 import { Monitor } from '../monitor/index.js';
 import { PACKAGE_ROOT } from '../version.js';
+import { ControlServer } from './control.js';
 import { createLogger, logEvent, type LogLevel } from './log.js';
 
 export const ERR_WRAPPER = defineError('PROCD_WRAPPER', (path: string, why: string) => `wrapper ${path}: ${why}`, { exitCode: 2 });
@@ -30,6 +31,8 @@ export interface DaemonOptions {
   procRoot?: string;
   /** Delay before the second wrapper attempt (doubles for the third). */
   retryBackoffMs?: number;
+  /** Control socket path (JSON over HTTP on a 0600 Unix socket); none when empty or unset. */
+  socket?: string;
 }
 
 /** Checks that the wrapper exists, is a file and is executable; throws one clear line otherwise. */
@@ -58,6 +61,9 @@ export class Daemon {
   readonly monitor: Monitor;
   readonly failover: Failover;
   readonly options: DaemonOptions;
+  /** The control socket; features add their routes to it before start(). */
+  readonly control: ControlServer | null;
+  readonly startedAt = Date.now();
   private stopping = false;
 
   constructor(o: DaemonOptions, log?: Logger) {
@@ -76,6 +82,10 @@ export class Daemon {
       timeoutMs: o.wrapperTimeout * 1000,
       backoffMs: o.retryBackoffMs ?? 1000,
     });
+    this.control = o.socket ? new ControlServer(o.socket) : null;
+    this.control?.route('GET', '/v1/health', () => ({
+      body: { status: 'ok', pid: process.pid, node: o.node, uptimeSeconds: (Date.now() - this.startedAt) / 1000, resources: this.monitor.status().length, watchedPids: this.monitor.watchedPids().length },
+    }));
   }
 
   /** Reads the CIB (if any), checks the wrapper and the node, and starts watching. */
@@ -83,6 +93,7 @@ export class Daemon {
     const o = this.options;
     checkWrapper(o.wrapper);
     if (o.cib) this.applyCib(await this.readCib());
+    await this.control?.listen();
     this.failover.attach();
     this.monitor.start();
     this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: 'poll', ...(o.cib ? { cib: resolve(o.cib) } : {}) });
@@ -106,6 +117,7 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.monitor.stop();
+    await this.control?.close();
     const drained = await Promise.race([this.failover.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref())]);
     if (!drained) {
       const left = [this.failover.inFlight()?.failureId, ...this.failover.pending().map((e) => e.failureId)].filter(Boolean);

@@ -1,6 +1,6 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crmFailcount, crmSimulatePlan, twoNodeCib } from '../helpers/cibs.js';
 import { DaemonProc, procd, sh } from '../helpers/daemon.js';
@@ -162,4 +162,23 @@ test('a wrapper that hangs is killed at --wrapper-timeout and the failure is log
   assert.equal(failed.level, 'error');
   assert.match(String(failed.error), /timed out after 300 ms/);
   assert.equal(d.events('wrapper-finished').length, 3);
+});
+
+test('the control socket answers health over HTTP (curl --unix-socket) and is 0600 in a 0700 folder', async () => {
+  const dir = tempDir('sock');
+  const sock = join(dir, 'sub', 'procd.sock');
+  const d = run(['--cib', twoNodeCib(dir, uniqueName('sock')), '--node', 'node1', '--socket', sock]);
+  await d.waitFor('started', (l) => l.event === 'daemon-started');
+  const r = sh('curl', ['-sS', '--unix-socket', sock, 'http://procd/v1/health']);
+  assert.equal(r.code, 0, r.out);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.status, 'ok');
+  assert.equal(j.node, 'node1');
+  assert.equal(j.resources, 1);
+  assert.equal(statSync(sock).mode & 0o777, 0o600);
+  assert.equal(statSync(join(dir, 'sub')).mode & 0o777, 0o700);
+  const nf = sh('curl', ['-sS', '-w', '%{http_code}', '--unix-socket', sock, 'http://procd/v1/nope']);
+  assert.match(nf.stdout, /unknown operation GET \/v1\/nope.*404$/s);
+  assert.equal((await d.stop()).code, 0);
+  assert.equal(existsSync(sock), false, 'the socket is removed on stop');
 });

@@ -1,4 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +23,13 @@ export class DaemonProc {
   private waiters: (() => void)[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
+  /** The control socket (a fresh temp path unless the args name one). */
+  readonly socket: string;
+
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    const i = args.indexOf('--socket');
+    this.socket = i >= 0 ? args[i + 1]! : join(mkdtempSync(join(tmpdir(), 'procd-sock-')), 'procd.sock');
+    if (i < 0) args = [...args, '--socket', this.socket];
     this.child = spawn(PROCD, ['run', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     createInterface({ input: this.child.stdout! }).on('line', (l) => {
       try {
