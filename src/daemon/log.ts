@@ -42,6 +42,21 @@ export function logEvent(log: Logger, e: ProcdEvent) {
     case 'failcount-written':
       log.info(f, `${e.attribute}=${e.value}`);
       break;
+    case 'resource-added':
+      log.info(f, `resource ${e.resource}: watching ${e.processes.map((p) => p.name).join(', ') || 'nothing'} (from ${e.source}; failures go to ${e.failResource})`);
+      break;
+    case 'resource-removed':
+      log.info(f, `resource ${e.resource}: no longer watched`);
+      break;
+    case 'daemon-started':
+      log.info(f, `procd ${e.pid} started on node ${e.node} (${e.mode} mode${e.cib ? `, CIB ${e.cib}` : ''})`);
+      break;
+    case 'daemon-stopped':
+      log.info(f, `procd stopped${e.signal ? ` on ${e.signal}` : ''}`);
+      break;
+    case 'daemon-reloaded':
+      log.info(f, `reloaded: added ${e.added.length}, removed ${e.removed.length}, changed ${e.changed.length}, unchanged ${e.unchanged.length}`);
+      break;
     case 'wrapper-started':
     case 'wrapper-retry':
       log.debug(f, kind);
