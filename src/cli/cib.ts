@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { bumpFailCount, readCibConfig, readFailCount, resetFailCount } from '../cib/index.js';
+import { formatTable } from './table.js';
 
 interface CibArgs {
   cib: string;
@@ -29,8 +30,7 @@ const list: CommandModule<object, CibArgs> = {
     for (const w of cfg.warnings) process.stderr.write(`procd: warning: ${w}\n`);
     const rows = [['RESOURCE', 'FAIL-RESOURCE', 'PROCESS', 'PREFIX']];
     for (const r of cfg.resources) for (const p of r.processes) rows.push([r.resource, r.failResource, p.name, p.prefix]);
-    const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) out(`${r[0]!.padEnd(w[0]!)}  ${r[1]!.padEnd(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]}`);
+    out(formatTable(rows));
   },
 };
 

@@ -34,6 +34,7 @@ export function runOptions<T>(y: Argv<T>) {
       const t = a['wrapper-timeout'] as number;
       if (!Number.isFinite(t) || t <= 0) throw ERR_BAD_FLAG('--wrapper-timeout', `must be a number of seconds > 0, got ${a['wrapper-timeout']}`);
       if (typeof a.node !== 'string' || a.node.trim() === '') throw ERR_BAD_FLAG('--node', 'must not be empty');
+      if (!a.cib && a.socket === '') throw ERR_BAD_FLAG('--socket', 'is "" and there is no --cib: nothing could ever be watched (give --cib, a socket path, or both)');
       return true;
     });
 }

@@ -9,6 +9,7 @@ import { Monitor } from '../monitor/index.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { ControlServer } from './control.js';
 import { createLogger, logEvent, type LogLevel } from './log.js';
+import { addResourceRoutes } from './resources.js';
 
 export const ERR_WRAPPER = defineError('PROCD_WRAPPER', (path: string, why: string) => `wrapper ${path}: ${why}`, { exitCode: 2 });
 export const ERR_UNKNOWN_NODE = defineError(
@@ -86,6 +87,7 @@ export class Daemon {
     this.control?.route('GET', '/v1/health', () => ({
       body: { status: 'ok', pid: process.pid, node: o.node, uptimeSeconds: (Date.now() - this.startedAt) / 1000, resources: this.monitor.status().length, watchedPids: this.monitor.watchedPids().length },
     }));
+    if (this.control) addResourceRoutes(this.control, this.monitor);
   }
 
   /** Reads the CIB (if any), checks the wrapper and the node, and starts watching. */
@@ -97,7 +99,7 @@ export class Daemon {
     this.failover.attach();
     this.monitor.start();
     this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: 'poll', ...(o.cib ? { cib: resolve(o.cib) } : {}) });
-    if (this.monitor.status().length === 0) this.log.warn('nothing is watched: no procdctl resource is configured');
+    if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
   }
 
   /** SIGHUP: re-reads the CIB; added and removed specs apply, unchanged ones keep their state. A bad CIB keeps the old config. */
