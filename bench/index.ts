@@ -1,9 +1,13 @@
+import { failoverBench } from './failover.js';
 import { scanBench } from './scan.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
 const benches: Record<string, () => Promise<unknown>> = {
   scan: () => scanBench((process.env.PROCD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)),
+  failover: () => failoverBench(),
 };
+/** Run only when named (`npm run bench:failover`): they need root and a real cluster. */
+const onlyWhenNamed = new Set(['failover']);
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) if (!benches[name]) {
@@ -11,4 +15,4 @@ for (const name of wanted) if (!benches[name]) {
   process.exit(2);
 }
 console.log(`procd benchmarks on ${(await import('node:os')).cpus().length} cores, node ${process.version}, ${new Date().toISOString()}\n`);
-for (const [name, run] of Object.entries(benches)) if (wanted.length === 0 || wanted.includes(name)) await run();
+for (const [name, run] of Object.entries(benches)) if (wanted.includes(name) || (wanted.length === 0 && !onlyWhenNamed.has(name))) await run();
