@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_SOCKET } from '../daemon/control.js';
-import { Daemon, DEFAULT_WRAPPER } from '../daemon/daemon.js';
+import { Daemon, DEFAULT_WRAPPER, MODES, type Mode } from '../daemon/daemon.js';
 import { LOG_LEVELS, type LogLevel } from '../daemon/log.js';
 import { ERR_BAD_FLAG, errorLine } from '../errors.js';
 
@@ -14,6 +14,8 @@ export interface RunArgs {
   'wrapper-timeout': number;
   'log-level': LogLevel;
   socket: string;
+  mode: Mode;
+  'pidfd-disable'?: boolean;
 }
 
 export function runOptions<T>(y: Argv<T>) {
@@ -25,6 +27,8 @@ export function runOptions<T>(y: Argv<T>) {
     .option('wrapper', { type: 'string', default: DEFAULT_WRAPPER, defaultDescription: 'ocf/procd-fail', describe: 'failure wrapper, run as WRAPPER --resource R --node N --reason REASON --pid PID' })
     .option('wrapper-timeout', { type: 'number', default: 30, describe: 'seconds before a hanging wrapper run is killed (3 tries with backoff)' })
     .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'control socket: JSON over HTTP on a 0600 Unix socket (folder created 0700); "" for none' })
+    .option('mode', { choices: MODES, default: 'auto' as Mode, describe: 'exit detection: event (a pidfd per process, exits seen at once, no /proc scans while all are found), poll (read /proc every --interval), auto (event when pidfds work, else poll)' })
+    .option('pidfd-disable', { type: 'boolean', hidden: true, describe: 'test only: behave as if pidfds were unavailable (PROCD_PIDFD_DISABLE=1)' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'JSON log lines on stdout at this level and above' })
     .check((a) => {
       const interval = a.interval as number;
@@ -40,6 +44,8 @@ export function runOptions<T>(y: Argv<T>) {
 
 /** Runs the daemon in the foreground until SIGTERM/SIGINT; SIGHUP re-reads the CIB. */
 export async function runDaemon(a: RunArgs): Promise<void> {
+  // yargs reads PROCD_PIDFD_DISABLE as this hidden flag; the pidfd code looks at the variable.
+  if (a['pidfd-disable']) process.env.PROCD_PIDFD_DISABLE = '1';
   const daemon = new Daemon({
     cib: a.cib,
     node: a.node,
@@ -49,6 +55,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     wrapperTimeout: a['wrapper-timeout'],
     logLevel: a['log-level'],
     socket: a.socket,
+    mode: a.mode,
   });
   // Signal handlers first: a SIGTERM during start-up still ends in a clean stop.
   let started: Promise<void> | null = null;
