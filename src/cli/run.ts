@@ -27,7 +27,7 @@ export function runOptions<T>(y: Argv<T>) {
     .option('wrapper', { type: 'string', default: DEFAULT_WRAPPER, defaultDescription: 'ocf/procd-fail', describe: 'failure wrapper, run as WRAPPER --resource R --node N --reason REASON --pid PID' })
     .option('wrapper-timeout', { type: 'number', default: 30, describe: 'seconds before a hanging wrapper run is killed (3 tries with backoff)' })
     .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'control socket: JSON over HTTP on a 0600 Unix socket (folder created 0700); "" for none' })
-    .option('mode', { choices: MODES, default: 'auto' as Mode, describe: 'exit detection: event (a pidfd per process, exits seen at once, no /proc scans while all are found), poll (read /proc every --interval), auto (event when pidfds work, else poll)' })
+    .option('mode', { type: 'string', default: 'auto' as Mode, describe: 'exit detection (auto|event|poll): event (a pidfd per process, exits seen at once, no /proc scans while all are found), poll (read /proc every --interval), auto (event when pidfds work, else poll)' })
     .option('pidfd-disable', { type: 'boolean', hidden: true, describe: 'test only: behave as if pidfds were unavailable (PROCD_PIDFD_DISABLE=1)' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'JSON log lines on stdout at this level and above' })
     .check((a) => {
@@ -37,6 +37,7 @@ export function runOptions<T>(y: Argv<T>) {
       if (!Number.isFinite(grace) || grace < 0) throw ERR_BAD_FLAG('--grace', `must be a number of seconds >= 0, got ${a.grace}`);
       const t = a['wrapper-timeout'] as number;
       if (!Number.isFinite(t) || t <= 0) throw ERR_BAD_FLAG('--wrapper-timeout', `must be a number of seconds > 0, got ${a['wrapper-timeout']}`);
+      if (!(MODES as readonly unknown[]).includes(a.mode)) throw ERR_BAD_FLAG('--mode', `must be one of ${MODES.join(', ')}, got ${JSON.stringify(a.mode)}`);
       if (typeof a.node !== 'string' || a.node.trim() === '') throw ERR_BAD_FLAG('--node', 'must not be empty');
       return true;
     });
