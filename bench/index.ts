@@ -1,8 +1,10 @@
+import { detectBench } from './detect.js';
 import { scanBench } from './scan.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
 const benches: Record<string, () => Promise<unknown>> = {
   scan: () => scanBench((process.env.PROCD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)),
+  latency: () => detectBench(Number(process.env.PROCD_BENCH_KILLS ?? 200)),
 };
 
 const wanted = process.argv.slice(2);
