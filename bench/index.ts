@@ -1,10 +1,12 @@
 import { failoverBench } from './failover.js';
+import { detectBench } from './detect.js';
 import { scanBench } from './scan.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
 const benches: Record<string, () => Promise<unknown>> = {
   scan: () => scanBench((process.env.PROCD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)),
   failover: () => failoverBench(),
+  latency: () => detectBench(Number(process.env.PROCD_BENCH_KILLS ?? 200)),
 };
 /** Run only when named (`npm run bench:failover`): they need root and a real cluster. */
 const onlyWhenNamed = new Set(['failover']);

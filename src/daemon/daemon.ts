@@ -6,6 +6,7 @@ import { defineError, errorLine } from '../errors.js';
 import { EventBus } from '../events/index.js';
 import { Failover } from '../failover/index.js';
 import { Monitor } from '../monitor/index.js';
+import { ExitWatcher } from '../proc/index.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { ControlServer } from './control.js';
 import { createLogger, logEvent, type LogLevel } from './log.js';
@@ -17,6 +18,12 @@ export const ERR_UNKNOWN_NODE = defineError(
   (node: string, cib: string, known: string[]) => `${cib}: node ${JSON.stringify(node)} is not in the CIB's nodes (known: ${known.join(', ') || 'none'})`,
   { exitCode: 2 },
 );
+
+export const ERR_NO_PIDFD = defineError('PROCD_NO_PIDFD', (why: string) => `--mode event: pidfds are unavailable: ${why}; use --mode auto or poll`, { exitCode: 2 });
+
+/** auto: event mode when pidfds work, else poll (one logged reason). event: pidfds or refuse to start. poll: the seed's polling. */
+export const MODES = ['auto', 'event', 'poll'] as const;
+export type Mode = (typeof MODES)[number];
 
 export const DEFAULT_WRAPPER = resolve(PACKAGE_ROOT, 'ocf/procd-fail');
 export const PROCD_BIN = resolve(PACKAGE_ROOT, 'bin/procd');
@@ -34,6 +41,8 @@ export interface DaemonOptions {
   retryBackoffMs?: number;
   /** Control socket path (JSON over HTTP on a 0600 Unix socket); none when empty or unset. */
   socket?: string;
+  /** Exit detection: auto (default), event (pidfd), poll. */
+  mode?: Mode;
 }
 
 /** Checks that the wrapper exists, is a file and is executable; throws one clear line otherwise. */
@@ -95,10 +104,11 @@ export class Daemon {
     const o = this.options;
     checkWrapper(o.wrapper);
     if (o.cib) this.applyCib(await this.readCib());
+    this.startExitWatcher();
     await this.control?.listen();
     this.failover.attach();
     this.monitor.start();
-    this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: 'poll', ...(o.cib ? { cib: resolve(o.cib) } : {}) });
+    this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, ...(o.cib ? { cib: resolve(o.cib) } : {}) });
     if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
   }
 
@@ -118,7 +128,7 @@ export class Daemon {
   async stop(signal?: string, drainMs = 10_000) {
     if (this.stopping) return;
     this.stopping = true;
-    this.monitor.stop();
+    await this.monitor.stop();
     await this.control?.close();
     const drained = await Promise.race([this.failover.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref())]);
     if (!drained) {
@@ -127,6 +137,20 @@ export class Daemon {
     }
     this.failover.detach();
     this.bus.emit({ kind: 'daemon-stopped', node: this.options.node, ...(signal ? { signal } : {}) });
+  }
+
+  /** --mode: holds watched processes by pidfds (event), or says once why it polls (auto), or refuses (event). */
+  private startExitWatcher() {
+    const mode = this.options.mode ?? 'auto';
+    this.monitor.onFallback = (why) => this.log.warn({ mode: 'poll' }, `exit detection falls back to polling every ${this.options.interval}s: ${why}`);
+    if (mode === 'poll') return;
+    const w = ExitWatcher.open({ procRoot: this.options.procRoot });
+    if (typeof w === 'string') {
+      if (mode === 'event') throw ERR_NO_PIDFD(w);
+      this.log.warn({ mode: 'poll' }, `--mode auto: pidfds are unavailable, polling every ${this.options.interval}s: ${w}`);
+      return;
+    }
+    this.monitor.useExitWatcher(w);
   }
 
   private async readCib(): Promise<CibConfig> {

@@ -62,7 +62,9 @@ test('procd run without --cib serves the socket: ctl add registers (idempotently
   await waitFor('proc_other missing after the grace', () => procd(['status', ...s, '--resource', 'web']).code === 1, 10_000);
 
   p.kill('SIGKILL');
-  await d.waitFor('failure reported', (l) => l.event === 'failure-reported' && l.resource === 'web' && d.events('process-lost').some((x) => x.reason === 'exited'));
+  const lost = await d.waitFor('proc_web lost', (l) => l.event === 'process-lost' && l.process === 'proc_web');
+  assert.equal(lost.pid, p.pid);
+  await d.waitFor('its failure reported', (l) => l.event === 'failure-reported' && l.failureId === lost.failureId);
 
   assert.equal(procd(['ctl', 'remove', ...s, '--resource', 'web']).code, 0);
   const gone = procd(['ctl', 'remove', ...s, '--resource', 'web']);
