@@ -55,19 +55,22 @@ export async function failoverBench(trials = Number(process.env.PROCD_BENCH_TRIA
   const inst = spawnSync(`${ROOT}bin/procd`, ['install-ocf'], { encoding: 'utf8' });
   if (inst.status !== 0) throw new Error(`procd install-ocf failed: ${inst.stderr}`);
   const help = spawnSync(`${ROOT}bin/procd`, ['run', '--help'], { encoding: 'utf8' }).stdout;
-  const modeFlag = help.includes('--mode') ? ['--mode', 'poll'] : [];
+  const hasModes = help.includes('--mode');
   const cluster = await Cluster.start();
   let daemon: DaemonProc | null = null;
   const rows: Row[] = [];
   try {
     const app = (prefix: string) => ({ binfile: NODE, options: prefix.slice(NODE.length + 1) });
     rows.push(await measure(cluster, 'resource agent monitor only (interval 10 s)', trials, (p) => appGroupXml({ ...app(p), appMonitor: '10s' })));
-    daemon = new DaemonProc(['--interval', '1', ...modeFlag]);
-    await daemon.waitFor('daemon started', (l) => l.event === 'daemon-started');
-    const sock = daemon.socket;
-    rows.push(await measure(cluster, 'procd, polling at 1 s', trials, (p) => appGroupXml({ ...app(p), appMonitor: '10s', watch: { prefix: p, socket: sock, failResource: 'app' } })));
-    await daemon.stop();
-    daemon = null;
+    const modes: [string, string[]][] = hasModes ? [['procd, polling at 1 s', ['--mode', 'poll']], ['procd, event mode (pidfd)', ['--mode', 'event']]] : [['procd, polling at 1 s', []]];
+    for (const [label, flags] of modes) {
+      daemon = new DaemonProc(['--interval', '1', ...flags]);
+      await daemon.waitFor('daemon started', (l) => l.event === 'daemon-started');
+      const sock = daemon.socket;
+      rows.push(await measure(cluster, label, trials, (p) => appGroupXml({ ...app(p), appMonitor: '10s', watch: { prefix: p, socket: sock, failResource: 'app' } })));
+      await daemon.stop();
+      daemon = null;
+    }
     rows.push(
       await measure(cluster, 'floor: kill, then crm_resource --fail at once', trials, (p) => appGroupXml(app(p)), () => {
         spawnSync('crm_resource', ['--fail', '-r', 'app', '-N', Cluster.NODE]);

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { PROCD_BIN } from '../daemon/daemon.js';
+import { PROCD_BIN } from '../daemon/options.js';
 import { defineError, ERR_BAD_FLAG, errorLine } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
 

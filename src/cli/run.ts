@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_SOCKET } from '../daemon/control.js';
-import { Daemon, DEFAULT_WRAPPER, MODES, type Mode } from '../daemon/daemon.js';
-import { LOG_LEVELS, type LogLevel } from '../daemon/log.js';
+import { DEFAULT_WRAPPER, LOG_LEVELS, MODES, type LogLevel, type Mode } from '../daemon/options.js';
 import { ERR_BAD_FLAG, errorLine } from '../errors.js';
 
 export interface RunArgs {
@@ -48,6 +47,7 @@ export function runOptions<T>(y: Argv<T>) {
 export async function runDaemon(a: RunArgs): Promise<void> {
   // yargs reads PROCD_PIDFD_DISABLE as this hidden flag; the pidfd code looks at the variable.
   if (a['pidfd-disable']) process.env.PROCD_PIDFD_DISABLE = '1';
+  const { Daemon } = await import('../daemon/daemon.js'); // loaded here: other commands start without it
   const daemon = new Daemon({
     cib: a.cib,
     node: a.node,

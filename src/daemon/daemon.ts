@@ -7,10 +7,10 @@ import { EventBus } from '../events/index.js';
 import { Failover } from '../failover/index.js';
 import { Monitor } from '../monitor/index.js';
 import { ExitWatcher } from '../proc/index.js';
-import { PACKAGE_ROOT } from '../version.js';
 import { ControlServer } from './control.js';
 import { createLogger, logEvent, type LogLevel } from './log.js';
 import { addResourceRoutes } from './resources.js';
+import { PROCD_BIN, type Mode } from './options.js';
 
 export const ERR_WRAPPER = defineError('PROCD_WRAPPER', (path: string, why: string) => `wrapper ${path}: ${why}`, { exitCode: 2 });
 export const ERR_UNKNOWN_NODE = defineError(
@@ -21,12 +21,7 @@ export const ERR_UNKNOWN_NODE = defineError(
 
 export const ERR_NO_PIDFD = defineError('PROCD_NO_PIDFD', (why: string) => `--mode event: pidfds are unavailable: ${why}; use --mode auto or poll`, { exitCode: 2 });
 
-/** auto: event mode when pidfds work, else poll (one logged reason). event: pidfds or refuse to start. poll: the seed's polling. */
-export const MODES = ['auto', 'event', 'poll'] as const;
-export type Mode = (typeof MODES)[number];
-
-export const DEFAULT_WRAPPER = resolve(PACKAGE_ROOT, 'ocf/procd-fail');
-export const PROCD_BIN = resolve(PACKAGE_ROOT, 'bin/procd');
+export { DEFAULT_WRAPPER, MODES, PROCD_BIN, type Mode } from './options.js';
 
 export interface DaemonOptions {
   cib?: string;

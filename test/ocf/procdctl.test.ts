@@ -128,3 +128,14 @@ test('procd install-ocf installs both agents pointing at this procd; --provider 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^procd: --provider: "..\/etc" must be one folder name/);
 });
+
+test('stop unregisters with curl for plain ids and through procd ctl for any other name', () => {
+  for (const instance of ['clone-app:1', 'odd@name']) {
+    const env = { OCF_RESOURCE_INSTANCE: instance };
+    assert.equal(agent('start', { proc_a: name }, env).code, 0);
+    assert.equal(procd(['status', '--socket', daemon.socket, '-r', instance]).code, 0);
+    assert.equal(agent('stop', { proc_a: name }, env).code, 0);
+    assert.equal(procd(['status', '--socket', daemon.socket, '-r', instance]).code, 3, `${instance} unregistered`);
+    assert.equal(agent('stop', { proc_a: name }, env).code, 0);
+  }
+});
