@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DaemonProc, procd, sh } from '../helpers/daemon.js';
-import { killAll, sleep, spawnNamed, uniqueName, waitFor } from '../helpers/procs.js';
+import { killAll, sleep, spawnNamed, spawnTracked, uniqueName, waitFor } from '../helpers/procs.js';
 import { recordingWrapper, tempDir } from '../helpers/wrappers.js';
 
 const daemons: DaemonProc[] = [];
@@ -145,4 +145,30 @@ test('the socket folder is created when missing; one that cannot be created stop
   const none = procd(['run', '--socket', '']);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /^procd: --socket: is "" and there is no --cib: nothing could ever be watched/);
+});
+
+test('a stale socket left by a crashed daemon is replaced; a live one stops the second daemon; a plain file is refused', async () => {
+  const dir = tempDir('stale');
+  const sock = join(dir, 'procd.sock');
+  // A process that listens on the path and is killed: the socket file stays, nobody answers.
+  const crashed = spawnTracked(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((r) => crashed.stdout!.once('data', () => r()));
+  crashed.kill('SIGKILL');
+  await new Promise<void>((r) => crashed.once('exit', () => r()));
+  assert.ok(statSync(sock).isSocket(), 'the crashed listener left its socket file');
+  const d = await started(['--socket', sock]);
+  assert.equal(curl(sock, 'GET', '/v1/health').body.pid, d.child.pid);
+
+  const second = new DaemonProc(['--socket', sock]);
+  daemons.push(second);
+  assert.equal((await second.exited).code, 2);
+  assert.equal(second.stderr, `procd: control socket ${sock}: another procd is listening on it\n`);
+  assert.equal(curl(sock, 'GET', '/v1/health').body.pid, d.child.pid, 'the first daemon still answers');
+
+  const file = join(dir, 'not-a-socket');
+  sh('touch', [file]);
+  const third = new DaemonProc(['--socket', file]);
+  daemons.push(third);
+  assert.equal((await third.exited).code, 2);
+  assert.match(third.stderr, /exists and is not a socket; refusing to replace it\n$/);
 });
