@@ -4,6 +4,8 @@ import { DEFAULT_SOCKET } from '../daemon/control.js';
 import { Daemon, DEFAULT_WRAPPER } from '../daemon/daemon.js';
 import { LOG_LEVELS, type LogLevel } from '../daemon/log.js';
 import { ERR_BAD_FLAG, errorLine } from '../errors.js';
+import { checkHttpOptions } from '../http/index.js';
+import { DEFAULT_JOURNAL, parseDurationMs } from '../journal/index.js';
 
 export interface RunArgs {
   cib?: string;
@@ -14,6 +16,12 @@ export interface RunArgs {
   'wrapper-timeout': number;
   'log-level': LogLevel;
   socket: string;
+  journal: string;
+  'journal-max-age': string;
+  'journal-max-rows': number;
+  'journal-buffer': number;
+  http: string;
+  'http-token'?: string;
 }
 
 export function runOptions<T>(y: Argv<T>) {
@@ -25,6 +33,12 @@ export function runOptions<T>(y: Argv<T>) {
     .option('wrapper', { type: 'string', default: DEFAULT_WRAPPER, defaultDescription: 'ocf/procd-fail', describe: 'failure wrapper, run as WRAPPER --resource R --node N --reason REASON --pid PID' })
     .option('wrapper-timeout', { type: 'number', default: 30, describe: 'seconds before a hanging wrapper run is killed (3 tries with backoff)' })
     .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'control socket: JSON over HTTP on a 0600 Unix socket (folder created 0700); "" for none' })
+    .option('journal', { type: 'string', default: DEFAULT_JOURNAL, describe: 'event journal (SQLite, WAL); "" keeps events in memory only' })
+    .option('journal-max-age', { type: 'string', default: '30d', describe: 'delete journal events older than this (30s, 10m, 2h, 7d); "" keeps them' })
+    .option('journal-max-rows', { type: 'number', default: 1_000_000, describe: 'keep at most this many journal events; 0 keeps all' })
+    .option('journal-buffer', { type: 'number', default: 100_000, describe: 'events kept in memory while the journal cannot be written; more are dropped and counted' })
+    .option('http', { type: 'string', default: '', describe: 'HTTP API, SSE stream and web page on HOST:PORT (e.g. 127.0.0.1:8181); "" for none' })
+    .option('http-token', { type: 'string', describe: 'bearer token the HTTP API requires; needed to listen on a non-loopback address' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'JSON log lines on stdout at this level and above' })
     .check((a) => {
       const interval = a.interval as number;
@@ -34,6 +48,13 @@ export function runOptions<T>(y: Argv<T>) {
       const t = a['wrapper-timeout'] as number;
       if (!Number.isFinite(t) || t <= 0) throw ERR_BAD_FLAG('--wrapper-timeout', `must be a number of seconds > 0, got ${a['wrapper-timeout']}`);
       if (typeof a.node !== 'string' || a.node.trim() === '') throw ERR_BAD_FLAG('--node', 'must not be empty');
+      const age = a['journal-max-age'] as string;
+      if (age !== '' && parseDurationMs(age) === null) throw ERR_BAD_FLAG('--journal-max-age', `must be a duration like 30s, 10m, 2h or 7d, or "" to keep events, got ${JSON.stringify(age)}`);
+      const rows = a['journal-max-rows'] as number;
+      if (!Number.isInteger(rows) || rows < 0) throw ERR_BAD_FLAG('--journal-max-rows', `must be an integer >= 0, got ${a['journal-max-rows']}`);
+      const buf = a['journal-buffer'] as number;
+      if (!Number.isInteger(buf) || buf < 1) throw ERR_BAD_FLAG('--journal-buffer', `must be an integer >= 1, got ${a['journal-buffer']}`);
+      if (a.http) checkHttpOptions({ listen: a.http as string, ...(a['http-token'] ? { token: a['http-token'] as string } : {}) });
       return true;
     });
 }
@@ -49,6 +70,12 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     wrapperTimeout: a['wrapper-timeout'],
     logLevel: a['log-level'],
     socket: a.socket,
+    journal: a.journal,
+    journalMaxAgeMs: a['journal-max-age'] ? parseDurationMs(a['journal-max-age'])! : 0,
+    journalMaxRows: a['journal-max-rows'],
+    journalBuffer: a['journal-buffer'],
+    http: a.http,
+    ...(a['http-token'] ? { httpToken: a['http-token'] } : {}),
   });
   // Signal handlers first: a SIGTERM during start-up still ends in a clean stop.
   let started: Promise<void> | null = null;
