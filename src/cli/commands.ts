@@ -2,7 +2,10 @@ import type { CommandModule } from 'yargs';
 import { runCommand } from './run.js';
 import { cibCommand } from './cib.js';
 import { psCommand } from './ps.js';
+import { eventsCommand } from './events.js';
+import { failuresCommand } from './failures.js';
+import { showCommand } from './show.js';
 
 // One file per command; each exports a yargs CommandModule. Order is the order in --help.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, cibCommand, psCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, cibCommand, psCommand, eventsCommand, failuresCommand, showCommand];
