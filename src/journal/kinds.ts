@@ -1,4 +1,4 @@
-import type { EventKind } from '../events/index.js';
+import type { EventKind } from '../events/types.js';
 
 const ALL: Record<EventKind, true> = {
   'daemon-started': true,
