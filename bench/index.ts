@@ -1,8 +1,11 @@
 import { scanBench } from './scan.js';
+import { journalBench, sseBench } from './journal.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
 const benches: Record<string, () => Promise<unknown>> = {
   scan: () => scanBench((process.env.PROCD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)),
+  journal: () => journalBench(Number(process.env.PROCD_BENCH_EVENTS ?? 100_000)),
+  sse: () => sseBench(Number(process.env.PROCD_BENCH_ROUNDS ?? 100)),
 };
 
 const wanted = process.argv.slice(2);

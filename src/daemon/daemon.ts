@@ -151,7 +151,7 @@ export class Daemon {
     this.failover.detach();
     this.bus.emit({ kind: 'daemon-stopped', node: this.options.node, ...(signal ? { signal } : {}) });
     await this.http?.close();
-    this.journal.close();
+    await this.journal.close();
   }
 
   private async readCib(): Promise<CibConfig> {

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { defineError, errorLine, ProcdError, ERR_BAD_FLAG } from '../errors.js';
@@ -87,7 +87,7 @@ export class HttpApi {
   readonly metrics: Metrics;
   private readonly d: HttpDeps;
   private readonly o: HttpOptions;
-  private readonly streams = new Set<ServerResponse>();
+  private readonly streams = new Set<Socket>();
   private readonly failcounts = new Map<string, StoredEvent>();
   private readonly off: (() => void)[] = [];
   private readonly web = new Map<string, Buffer>();
@@ -261,16 +261,19 @@ export class HttpApi {
     const header = req.headers['last-event-id'];
     const last = parseId('Last-Event-ID', typeof header === 'string' && header !== '' ? header : q.lastEventId);
     reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write('retry: 1000\n\n');
+    // The response is written straight to the socket: ServerResponse.write corks until the next
+    // tick, which would hold an event back behind whatever else runs in this tick (a wrapper's
+    // spawn). No chunked encoding: the stream ends when the connection closes.
+    const sock = reply.raw.socket!;
+    sock.setNoDelay(true);
+    sock.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache\r\nconnection: close\r\nx-accel-buffering: no\r\n\r\nretry: 1000\n\n');
     let open = true;
     const send = (e: StoredEvent) => {
       if (!open) return;
-      res.write(`id: ${e.id}\ndata: ${JSON.stringify(view(e))}\n\n`);
-      if (res.writableLength > MAX_STREAM_BACKLOG) {
+      sock.write(`id: ${e.id}\ndata: ${JSON.stringify(view(e))}\n\n`);
+      if (sock.writableLength > MAX_STREAM_BACKLOG) {
         this.d.log.warn({ client: req.ip }, 'SSE client too slow; closing its stream (it resumes with Last-Event-ID)');
-        res.end();
+        sock.end();
       }
     };
     // Replay and subscribe in the same tick: nothing is missed or sent twice between the two.
@@ -284,13 +287,13 @@ export class HttpApi {
       }
     }
     const off = this.d.journal.onEvent((e) => matches(e, f) && send(e));
-    const ping = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    this.streams.add(res);
-    res.on('close', () => {
+    const ping = setInterval(() => open && sock.write(': keep-alive\n\n'), 15_000);
+    this.streams.add(sock);
+    sock.on('close', () => {
       open = false;
       off();
       clearInterval(ping);
-      this.streams.delete(res);
+      this.streams.delete(sock);
     });
   }
 }

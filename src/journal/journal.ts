@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { errorLine } from '../errors.js';
 import type { EventKind, ProcdEvent } from '../events/index.js';
+import { INSERT, pruneStep, SCHEMA, toRow } from './rows.js';
 
 export const DEFAULT_JOURNAL = '/var/lib/procd/journal.db';
 
@@ -87,31 +89,6 @@ export interface JournalOptions {
   pruneBatch?: number;
 }
 
-const COLUMNS = new Set(['id', 'time', 'kind', 'node', 'resource', 'process', 'pid', 'reason', 'failureId']);
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  id INTEGER PRIMARY KEY,
-  time INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  node TEXT NOT NULL,
-  resource TEXT,
-  process TEXT,
-  pid INTEGER,
-  reason TEXT,
-  failure_id TEXT,
-  data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_time ON events(time);
-CREATE INDEX IF NOT EXISTS events_kind ON events(kind, id);
-CREATE INDEX IF NOT EXISTS events_node ON events(node, id);
-CREATE INDEX IF NOT EXISTS events_resource ON events(resource, id);
-CREATE INDEX IF NOT EXISTS events_process ON events(process, id);
-CREATE INDEX IF NOT EXISTS events_pid ON events(pid);
-CREATE INDEX IF NOT EXISTS events_reason ON events(reason);
-CREATE INDEX IF NOT EXISTS events_failure ON events(failure_id, id) WHERE failure_id IS NOT NULL;
-`;
-
 interface Row {
   id: number;
   time: number;
@@ -169,22 +146,29 @@ function where(f: EventFilter): { sql: string[]; args: unknown[] } {
 
 /**
  * The event journal: every bus event appended to SQLite (better-sqlite3, WAL). append() only
- * stamps an id and buffers; the rows are written in transactions from setImmediate, a chunk at
- * a time, so the journal never delays detection or the wrapper. When the file cannot be opened
- * or written the daemon goes on: one error line, a bounded buffer, dropped events counted, a
- * retry every few seconds. A corrupt file is moved aside and a new one started.
+ * stamps an id and buffers; a worker thread writes the rows in transactions and runs retention,
+ * so the journal never delays detection or the wrapper. When the file cannot be opened or
+ * written the daemon goes on: one error line, a bounded buffer, dropped events counted, a retry
+ * every few seconds. A corrupt file is moved aside and a new one started. Reads (the API) use
+ * the main thread's own connection; events not yet on disk are read from memory.
  */
 export class Journal {
   readonly path: string;
   private readonly o: Required<Omit<JournalOptions, 'log'>> & { log: Logger };
+  /** The main thread's connection: opens and checks the file, serves reads, writes at close. */
   private db: Database.Database | null = null;
-  private insert: Database.Statement | null = null;
+  private worker: Worker | null = null;
+  /** Accepted, not yet handed to the writer. */
   private buffer: StoredEvent[] = [];
+  /** Handed to the writer, not yet confirmed. */
+  private inflight: StoredEvent[] = [];
   private seq = 0;
-  private flushScheduled = false;
+  private sendScheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
   private pruning: Promise<number> | null = null;
+  private pruneReply: ((n: number) => void) | null = null;
+  private drained: (() => void)[] = [];
   private closed = false;
   private error: string | null = null;
   private dropping = false;
@@ -194,7 +178,7 @@ export class Journal {
   pruned = 0;
 
   constructor(o: JournalOptions) {
-    this.o = { maxAgeMs: 0, maxRows: 0, bufferMax: 100_000, chunk: 2000, retryMs: 2000, retentionEveryMs: 10_000, pruneBatch: 1000, ...o };
+    this.o = { maxAgeMs: 0, maxRows: 0, bufferMax: 100_000, chunk: 5000, retryMs: 2000, retentionEveryMs: 10_000, pruneBatch: 1000, ...o };
     this.path = o.path;
   }
 
@@ -218,15 +202,15 @@ export class Journal {
 
   /** Accepts one event: gives it an id and queues it for writing. Cheap; never touches the disk. */
   append(ev: ProcdEvent): StoredEvent | null {
-    if (this.closed || this.buffer.length >= this.o.bufferMax) {
+    if (this.closed || this.buffer.length + this.inflight.length >= this.o.bufferMax) {
       this.dropped++;
       if (!this.dropping) {
         this.dropping = true;
         this.o.log.error(
-          { journal: this.path, buffered: this.buffer.length },
+          { journal: this.path, buffered: this.buffer.length + this.inflight.length },
           this.closed
             ? `journal ${this.path}: closed; dropping events`
-            : `journal ${this.path}: ${this.buffer.length} events wait in memory (the limit); dropping new events until the journal can be written (counted in journal drops)`,
+            : `journal ${this.path}: ${this.o.bufferMax} events wait in memory (the limit); dropping new events until the journal can be written (counted in journal drops)`,
         );
       }
       return null;
@@ -241,31 +225,50 @@ export class Journal {
   stats(): JournalStats {
     return {
       path: this.path,
-      state: this.closed ? 'closed' : this.db ? 'open' : 'unavailable',
+      state: this.closed ? 'closed' : this.db && this.worker && this.error === null ? 'open' : 'unavailable',
       error: this.error,
       written: this.written,
-      buffered: this.buffer.length,
+      buffered: this.buffer.length + this.inflight.length,
       dropped: this.dropped,
       pruned: this.pruned,
       lastId: this.seq,
     };
   }
 
-  /** Writes everything buffered now (synchronously). Returns false when the database cannot be written. */
-  flush(): boolean {
-    while (this.buffer.length > 0) if (!this.writeChunk()) return false;
-    return true;
+  /** Resolves when everything accepted so far is on disk (or the journal is unavailable). */
+  drain(): Promise<void> {
+    if ((this.buffer.length === 0 && this.inflight.length === 0) || !this.worker) return Promise.resolve();
+    return new Promise((r) => this.drained.push(r));
   }
 
-  /** Flushes what it can and closes; stops the retry and retention timers. Logs what could not be written. */
-  close() {
+  /**
+   * SIGTERM: waits (bounded) for the writer, stops it, then writes whatever is left from this
+   * thread, so nothing accepted is lost; logs what could not be written. Stops the timers.
+   */
+  async close(waitMs = 5000) {
     if (this.closed) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
-    if (!this.db) this.tryOpen();
-    const ok = this.flush();
-    if (!ok || this.buffer.length > 0) this.o.log.error({ journal: this.path, lost: this.buffer.length }, `journal ${this.path}: ${this.buffer.length} events could not be written before exit: ${this.error}`);
+    this.retryTimer = this.retentionTimer = null;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.drain(), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
+    await this.stopWorker();
     this.closed = true;
+    const left = [...this.inflight, ...this.buffer];
+    this.inflight = [];
+    this.buffer = [];
+    if (left.length > 0) {
+      if (!this.db) this.openMain();
+      try {
+        if (!this.db) throw new Error(this.error ?? 'not open');
+        const insert = this.db.prepare(INSERT);
+        this.db.transaction(() => left.forEach((e) => insert.run(...toRow(e))))();
+        this.written += left.length;
+      } catch (err) {
+        this.o.log.error({ journal: this.path, lost: left.length }, `journal ${this.path}: ${left.length} events could not be written before exit: ${errorLine(err)}`);
+      }
+    }
     try {
       this.db?.close();
     } catch {
@@ -274,31 +277,28 @@ export class Journal {
     this.db = null;
   }
 
-  /** One page of events, oldest first (asc) or newest first (desc); the unwritten buffer is included. */
+  /** One page of events, oldest first (asc) or newest first (desc); events not yet on disk are included. */
   page(q: PageQuery): StoredEvent[] {
     const order = q.order ?? 'asc';
-    const out: StoredEvent[] = [];
-    const fromBuffer = this.buffer.filter((e) => matches(e, q) && (q.afterId === undefined || (order === 'asc' ? e.id > q.afterId : e.id < q.afterId)));
-    if (order === 'desc') {
-      out.push(...fromBuffer.reverse().slice(0, q.limit));
-      if (out.length >= q.limit) return out;
-    }
+    const after = (id: number) => q.afterId === undefined || (order === 'asc' ? id > q.afterId : id < q.afterId);
+    const byId = new Map<number, StoredEvent>();
     if (this.db) {
       const { sql, args } = where(q);
       if (q.afterId !== undefined) (sql.push(order === 'asc' ? 'id > ?' : 'id < ?'), args.push(q.afterId));
-      const rows = this.readSafely(() =>
-        this.db!.prepare(`SELECT * FROM events ${sql.length ? `WHERE ${sql.join(' AND ')}` : ''} ORDER BY id ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`).all(...args, q.limit - out.length) as Row[],
+      const rows = this.readSafely(
+        () => this.db!.prepare(`SELECT * FROM events ${sql.length ? `WHERE ${sql.join(' AND ')}` : ''} ORDER BY id ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`).all(...args, q.limit) as Row[],
       );
-      out.push(...rows.map(fromRow));
+      for (const r of rows) byId.set(r.id, fromRow(r));
     }
-    if (order === 'asc') out.push(...fromBuffer.slice(0, q.limit - out.length));
-    return out;
+    // Memory holds the newest ids (not yet on disk, or on disk but not confirmed yet).
+    for (const e of [...this.inflight, ...this.buffer]) if (!byId.has(e.id) && after(e.id) && matches(e, q)) byId.set(e.id, e);
+    return [...byId.values()].sort((x, y) => (order === 'asc' ? x.id - y.id : y.id - x.id)).slice(0, q.limit);
   }
 
-  /** One event by id (written or still buffered), or null. */
+  /** One event by id (written or still in memory), or null. */
   get(id: number): StoredEvent | null {
-    const b = this.buffer.find((e) => e.id === id);
-    if (b) return b;
+    const m = this.buffer.find((e) => e.id === id) ?? this.inflight.find((e) => e.id === id);
+    if (m) return m;
     if (!this.db) return null;
     const r = this.readSafely(() => this.db!.prepare('SELECT * FROM events WHERE id = ?').get(id) as Row | undefined);
     return r ? fromRow(r) : null;
@@ -366,39 +366,29 @@ export class Journal {
   }
 
   /**
-   * Applies --journal-max-age and --journal-max-rows: deletes in small batches, yielding to the
-   * event loop between them, so a large backlog never stalls the daemon. Resolves to the rows deleted.
+   * Applies --journal-max-age and --journal-max-rows: the writer deletes in small batches, one
+   * message each, so writes go on in between. Resolves to the rows deleted.
    */
   prune(): Promise<number> {
     if (this.pruning) return this.pruning;
-    const step = (total: number, resolve: (n: number) => void) => {
-      let n = 0;
-      try {
-        if (this.db && !this.closed) n = this.pruneStep();
-      } catch (err) {
-        this.o.log.warn({ journal: this.path }, `journal ${this.path}: retention step failed: ${errorLine(err)}`);
+    const step = async (): Promise<number> => {
+      let total = 0;
+      for (;;) {
+        const w = this.worker;
+        if (!w || this.closed) return total;
+        w.ref?.();
+        const n = await new Promise<number>((resolve) => {
+          this.pruneReply = resolve;
+          w.postMessage({ t: 'prune', maxAgeMs: this.o.maxAgeMs, maxRows: this.o.maxRows, batch: this.o.pruneBatch });
+        });
+        if (this.inflight.length === 0) w.unref?.();
+        total += n;
+        this.pruned += n;
+        if (n < this.o.pruneBatch) return total;
       }
-      this.pruned += n;
-      if (n >= this.o.pruneBatch) setImmediate(() => step(total + n, resolve));
-      else resolve(total + n);
     };
-    this.pruning = new Promise<number>((resolve) => step(0, resolve)).finally(() => (this.pruning = null));
+    this.pruning = step().finally(() => (this.pruning = null));
     return this.pruning;
-  }
-
-  private pruneStep(): number {
-    const db = this.db!;
-    const batch = this.o.pruneBatch;
-    let n = 0;
-    if (this.o.maxAgeMs > 0) {
-      const cutoff = (Date.now() - this.o.maxAgeMs) * 1000;
-      n += db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < ? ORDER BY time LIMIT ?)').run(cutoff, batch).changes;
-    }
-    if (this.o.maxRows > 0 && n < batch) {
-      const edge = db.prepare('SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?').get(this.o.maxRows) as { id: number } | undefined;
-      if (edge) n += db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? ORDER BY id LIMIT ?)').run(edge.id, batch - n).changes;
-    }
-    return n;
   }
 
   private readSafely<T>(fn: () => T): T {
@@ -411,54 +401,92 @@ export class Journal {
   }
 
   private schedule() {
-    if (this.flushScheduled || !this.db || this.closed) return;
-    this.flushScheduled = true;
+    if (this.sendScheduled || !this.worker || this.inflight.length > 0 || this.closed) return;
+    this.sendScheduled = true;
     setImmediate(() => {
-      this.flushScheduled = false;
-      if (this.writeChunk() && this.buffer.length > 0) this.schedule();
+      this.sendScheduled = false;
+      if (!this.worker || this.inflight.length > 0 || this.buffer.length === 0) return;
+      this.inflight = this.buffer.splice(0, this.o.chunk);
+      // Referenced while it holds rows: a pending write keeps the process alive; an idle writer does not.
+      this.worker.ref?.();
+      this.worker.postMessage({ t: 'write', rows: this.inflight });
     });
   }
 
-  /** Writes up to one chunk in one transaction. On failure the rows stay buffered and a retry is armed. */
-  private writeChunk(): boolean {
-    if (!this.db || !this.insert) return false;
-    const rows = this.buffer.slice(0, this.o.chunk);
-    if (rows.length === 0) return true;
-    const insert = this.insert;
-    try {
-      this.db.transaction(() => {
-        for (const e of rows) {
-          const x = e as unknown as Record<string, unknown>;
-          const data: Record<string, unknown> = {};
-          for (const k in x) if (!COLUMNS.has(k)) data[k] = x[k];
-          insert.run(e.id, e.time, e.kind, e.node, x.resource ?? null, x.process ?? null, x.pid ?? null, x.reason ?? null, x.failureId ?? null, JSON.stringify(data));
+  private onMessage(w: Worker, m: { t: string; n?: number; op?: string; code?: string | null; message?: string }) {
+    if (w !== this.worker) return;
+    switch (m.t) {
+      case 'written':
+        this.written += this.inflight.length;
+        this.inflight = [];
+        if (this.error !== null) {
+          this.o.log.info({ journal: this.path }, `journal ${this.path}: writable again (${this.buffer.length} events still to write, ${this.dropped} dropped)`);
+          this.error = null;
         }
-      })();
-    } catch (err) {
-      if (isCorrupt(err)) {
-        this.recoverCorrupt(err);
-        return this.db !== null && this.writeChunk();
+        this.dropping = false;
+        if (this.buffer.length > 0) this.schedule();
+        else {
+          w.unref?.();
+          for (const r of this.drained.splice(0)) r();
+        }
+        break;
+      case 'ready':
+        if (this.buffer.length > 0) this.schedule();
+        else if (this.error !== null && this.inflight.length === 0) this.error = null;
+        break;
+      case 'pruned':
+        this.pruneReply?.((m.n ?? 0));
+        this.pruneReply = null;
+        break;
+      case 'error': {
+        const err = Object.assign(new Error(m.message ?? 'unknown error'), { code: m.code ?? undefined });
+        if (m.op === 'prune') {
+          this.o.log.warn({ journal: this.path }, `journal ${this.path}: retention step failed: ${errorLine(err)}`);
+          this.pruneReply?.(0);
+          this.pruneReply = null;
+          break;
+        }
+        this.buffer.unshift(...this.inflight);
+        this.inflight = [];
+        if (isCorrupt(err)) this.recoverCorrupt(err);
+        else this.unavailable(m.op === 'open' ? 'cannot open' : 'cannot write', err);
       }
-      this.unavailable('cannot write', err);
-      return false;
     }
-    this.buffer.splice(0, rows.length);
-    this.written += rows.length;
-    if (this.buffer.length < this.o.bufferMax) this.dropping = false;
-    return true;
   }
 
-  private tryOpen(): boolean {
+  private startWorker() {
+    const w = new Worker(new URL('./writer.js', import.meta.url), { workerData: { path: this.path } });
+    this.worker = w;
+    w.on('message', (m) => this.onMessage(w, m));
+    w.on('error', (err) => {
+      if (w !== this.worker) return;
+      this.buffer.unshift(...this.inflight);
+      this.inflight = [];
+      this.unavailable('writer thread failed', err);
+    });
+    w.unref();
+  }
+
+  private async stopWorker() {
+    const w = this.worker;
+    this.worker = null;
+    if (!w) return;
+    this.pruneReply?.(0);
+    this.pruneReply = null;
+    await w.terminate().catch(() => {});
+  }
+
+  /** Opens the main connection: creates the schema, checks the file reads, continues the ids. */
+  private openMain(): boolean {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        mkdirSync(dirname(this.path), { recursive: true });
+        if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
         const db = new Database(this.path, { timeout: 20 });
         try {
           db.pragma('journal_mode = WAL');
           db.pragma('synchronous = NORMAL');
           db.exec(SCHEMA);
           const max = (db.prepare('SELECT MAX(id) m FROM events').get() as { m: number | null }).m ?? 0;
-          this.insert = db.prepare('INSERT INTO events (id, time, kind, node, resource, process, pid, reason, failure_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
           // Ids handed out while the file was unavailable stay unique.
           if (max >= (this.buffer[0]?.id ?? this.seq + 1)) {
             let id = max;
@@ -471,9 +499,6 @@ export class Journal {
           throw err;
         }
         this.db = db;
-        if (this.error) this.o.log.info({ journal: this.path }, `journal ${this.path}: writable again (${this.buffer.length} buffered events to write, ${this.dropped} dropped so far)`);
-        this.error = null;
-        this.schedule();
         return true;
       } catch (err) {
         if (attempt === 0 && isCorrupt(err)) {
@@ -487,14 +512,47 @@ export class Journal {
     return false;
   }
 
+  private tryOpen(): boolean {
+    if (!this.openMain()) return false;
+    // An in-memory journal (no --journal file) has only the main connection: it writes there.
+    if (this.path === ':memory:') {
+      this.startMemoryWriter();
+      return true;
+    }
+    this.startWorker();
+    return true;
+  }
+
+  /** For ':memory:' a worker cannot share the database: a writer on this thread, in setImmediate batches. */
+  private startMemoryWriter() {
+    const db = this.db!;
+    const insert = db.prepare(INSERT);
+    const write = db.transaction((rows: StoredEvent[]) => rows.forEach((e) => insert.run(...toRow(e))));
+    const fake = {
+      postMessage: (m: { t: string; rows?: StoredEvent[]; maxAgeMs?: number; maxRows?: number; batch?: number }) =>
+        setImmediate(() => {
+          try {
+            if (m.t === 'write') (write(m.rows!), this.onMessage(fake, { t: 'written', n: m.rows!.length }));
+            else if (m.t === 'prune') this.onMessage(fake, { t: 'pruned', n: pruneStep(db, { maxAgeMs: m.maxAgeMs!, maxRows: m.maxRows!, batch: m.batch! }) });
+          } catch (err) {
+            this.onMessage(fake, { t: 'error', op: m.t, code: (err as { code?: string }).code ?? null, message: errorLine(err) });
+          }
+        }),
+      terminate: async () => 0,
+      ref: () => {},
+      unref: () => {},
+    } as unknown as Worker;
+    this.worker = fake;
+  }
+
   private recoverCorrupt(err: unknown) {
+    void this.stopWorker();
     try {
       this.db?.close();
     } catch {
       /* it is corrupt */
     }
     this.db = null;
-    this.insert = null;
     this.moveAside(err);
     this.tryOpen();
   }
@@ -512,13 +570,14 @@ export class Journal {
   }
 
   private unavailable(what: string, err: unknown) {
+    void this.stopWorker();
     try {
       this.db?.close();
     } catch {
       /* already broken */
     }
     this.db = null;
-    this.insert = null;
+    for (const r of this.drained.splice(0)) r();
     const code = (err as { code?: string }).code;
     const msg = `${what}: ${errorLine(err)}${code && !errorLine(err).includes(code) ? ` (${code})` : ''}`;
     if (this.error === null)

@@ -59,6 +59,7 @@ test('procd events --follow prints each new event as one TSV line (grep-able); e
   const table = procd(['events', '--url', url, '--format', 'table', '-n', '2']);
   assert.match(table.stdout.split('\n')[0]!, /^ID\s+TIME\s+NODE\s+KIND\s+RESOURCE\s+PROCESS\s+PID\s+REASON\s+FAILURE\s+DETAIL$/);
 
+  await waitFor('failure row', () => /\treported\t/.test(procd(['failures', '--url', url]).stdout));
   const failures = procd(['failures', '--url', url]);
   assert.equal(failures.code, 0, failures.stderr);
   const row = failures.stdout.trim().split('\t');

@@ -87,7 +87,8 @@ test('resources, events, one event, failures, healthz and metrics describe a rea
   const back2 = await get(base, `/api/v1/events?limit=3&cursor=${back.body.next}`);
   assert.deepEqual(back2.body.events.map((e: { id: number }) => e.id), all.slice(-6, -3).reverse());
 
-  // Failures: one row with its timings.
+  // Failures: one row with its timings (once the last event is on disk).
+  await waitFor('failure row', async () => (await get(base, '/api/v1/failures')).body.failures[0]?.outcome === 'reported');
   r = await get(base, '/api/v1/failures');
   assert.equal(r.body.failures.length, 1);
   const f = r.body.failures[0];

@@ -16,7 +16,7 @@ import { twoNodeCib } from '../helpers/cibs.js';
 const open: Journal[] = [];
 const daemons: DaemonProc[] = [];
 afterEach(async () => {
-  for (const j of open.splice(0)) j.close();
+  for (const j of open.splice(0)) await j.close();
   killAll();
   await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL')));
 });
@@ -75,7 +75,7 @@ test('events land in real indexed columns (time in µs, node, resource, process,
   assert.deepEqual(j.page({ untilUs: t + 1, limit: 10 }).map((e) => e.id), [1]);
 
   // Reopening continues the ids.
-  j.close();
+  await j.close();
   const again = journal(path).j;
   assert.equal(again.append(lost('f-2'))!.id, 3);
 });
@@ -184,7 +184,7 @@ test('a read-only folder (as an unprivileged user): the journal buffers and coun
     const j = new Journal({ path: ${JSON.stringify(join(dir, 'j.db'))}, node: 'n', log, bufferMax: 3 }).open();
     for (let i = 0; i < 5; i++) j.append({ kind: 'resource-removed', resource: 'r' + i, time: Date.now() * 1000 });
     const s = j.stats();
-    j.close();
+    await j.close();
     console.log(JSON.stringify({ uid: process.getuid(), state: s.state, buffered: s.buffered, dropped: s.dropped, lines }));
   `;
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', cwd: ROOT });
