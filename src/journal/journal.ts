@@ -253,7 +253,7 @@ export class Journal {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.drain(), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
     clearTimeout(timer);
-    await this.stopWorker();
+    await this.stopWorker(true);
     this.closed = true;
     const left = [...this.inflight, ...this.buffer];
     this.inflight = [];
@@ -467,12 +467,26 @@ export class Journal {
     w.unref();
   }
 
-  private async stopWorker() {
+  /** Stops the writer: `graceful` lets it close its connection (WAL checkpointed) first, for at most 1 s. */
+  private async stopWorker(graceful = false) {
     const w = this.worker;
     this.worker = null;
     if (!w) return;
     this.pruneReply?.(0);
     this.pruneReply = null;
+    if (graceful && this.inflight.length === 0 && this.path !== ':memory:') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          w.on?.('message', (m: { t: string }) => m.t === 'closed' && resolve());
+          w.on?.('exit', () => resolve());
+          w.ref?.();
+          w.postMessage({ t: 'close' });
+        }),
+        new Promise((r) => (timer = setTimeout(r, 1000))),
+      ]);
+      clearTimeout(timer);
+    }
     await w.terminate().catch(() => {});
   }
 

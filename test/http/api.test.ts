@@ -193,3 +193,18 @@ test('a non-loopback address needs --http-token; with it, requests without the b
   assert.equal((await get(base, '/metrics')).status, 401);
   assert.equal((await get(base, '/healthz')).status, 200, 'health stays open for probes');
 });
+
+test('--journal "" keeps events in memory and still serves them; a busy --http port is one clear line and exit 2', async () => {
+  const d = new DaemonProc(['--node', 'node1', '--journal', '', '--http', '127.0.0.1:0']);
+  daemons.push(d);
+  const addr = String((await d.waitFor('http', (l) => typeof l.http === 'string')).http);
+  await d.waitFor('started', (l) => l.event === 'daemon-started');
+  const r = await get(`http://${addr}`, '/api/v1/events');
+  assert.deepEqual(r.body.events.map((e: { kind: string }) => e.kind), ['daemon-started']);
+  assert.equal((await get(`http://${addr}`, '/healthz')).body.journal.path, ':memory:');
+
+  const busy = procd(['run', '--node', 'node1', '--journal', '', '--socket', '', '--http', addr]);
+  assert.equal(busy.code, 2);
+  assert.match(busy.stderr.trim(), new RegExp(`^procd: --http ${addr.replace(/[.[\]]/g, '\\$&')}: listen EADDRINUSE`));
+  assert.equal(busy.stderr.trim().split('\n').length, 1);
+});
