@@ -1,12 +1,15 @@
 import { failoverBench } from './failover.js';
 import { detectBench } from './detect.js';
 import { scanBench } from './scan.js';
+import { journalBench, sseBench } from './journal.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
 const benches: Record<string, () => Promise<unknown>> = {
   scan: () => scanBench((process.env.PROCD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)),
   failover: () => failoverBench(),
   latency: () => detectBench(Number(process.env.PROCD_BENCH_KILLS ?? 200)),
+  journal: () => journalBench(Number(process.env.PROCD_BENCH_EVENTS ?? 100_000)),
+  sse: () => sseBench(Number(process.env.PROCD_BENCH_ROUNDS ?? 100)),
 };
 /** Run only when named (`npm run bench:failover`): they need root and a real cluster. */
 const onlyWhenNamed = new Set(['failover']);

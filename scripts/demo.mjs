@@ -40,7 +40,7 @@ const say = (s) => console.log(`\x1b[1mdemo:\x1b[0m ${s}`);
 const web = startService('procd-demo-web');
 const db = startService('procd-demo-db');
 
-const daemon = spawn(procd, ['run', '--cib', cib, '--node', NODE, '--interval', '0.5', '--grace', '3', '--socket', join(scratch, 'procd.sock')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const daemon = spawn(procd, ['run', '--cib', cib, '--node', NODE, '--interval', '0.5', '--grace', '3', '--socket', join(scratch, 'procd.sock'), '--journal', join(scratch, 'journal.db'), '--http', process.env.DEMO_HTTP ?? '127.0.0.1:8181'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 // procd logs JSON lines; show them compactly (the raw JSON is what a log shipper gets).
 createInterface({ input: daemon.stdout }).on('line', (line) => {
   try {
@@ -62,6 +62,7 @@ setTimeout(() => {
   kill a service:      kill -9 ${web.pid}        (web; db is pid ${db.pid}; or: pkill -9 -f procd-demo-web)
   read the fail-count: ${procd} cib failcount --cib ${cib} --resource ${RESOURCE} --node ${NODE}
   with Pacemaker:      CIB_file=${cib} crm_failcount -G -r ${RESOURCE} -N ${NODE}
+  web page and API:    http://${process.env.DEMO_HTTP ?? '127.0.0.1:8181'}/   (procd events --follow, procd failures)
   Ctrl-C stops everything.`);
 }, 800);
 

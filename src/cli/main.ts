@@ -34,9 +34,21 @@ export function parser(argv: string[]): Argv {
  */
 export const NOT_FLAGS = ['PROCD_BIN', 'PROCD_FAILURE_ID', 'PROCD_PROCESS', 'PROCD_DEBUG'];
 
+/**
+ * PROCD_* variables that only some commands take as flags (PROCD_URL for the API clients):
+ * the other commands ignore them, so an exported PROCD_URL does not break `procd run`.
+ */
+export const COMMAND_ENV: Record<string, string[]> = {
+  PROCD_URL: ['events', 'failures', 'show'],
+  PROCD_FORMAT: ['events', 'failures', 'show'],
+  PROCD_HTTP_TOKEN: ['run', 'events', 'failures', 'show'],
+};
+
 export async function main(argv: string[]): Promise<void> {
   const debug = process.env.PROCD_DEBUG;
   for (const k of NOT_FLAGS) delete process.env[k];
+  const command = argv.find((x) => !x.startsWith('-'));
+  for (const [k, cmds] of Object.entries(COMMAND_ENV)) if (!command || !cmds.includes(command)) delete process.env[k];
   try {
     await parser(argv).parseAsync();
   } catch (e) {

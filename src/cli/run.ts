@@ -3,6 +3,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_SOCKET } from '../daemon/control.js';
 import { DEFAULT_WRAPPER, LOG_LEVELS, MODES, type LogLevel, type Mode } from '../daemon/options.js';
 import { ERR_BAD_FLAG, errorLine } from '../errors.js';
+import { parseDurationMs } from '../journal/time.js';
+import { DEFAULT_JOURNAL } from '../daemon/options.js';
 
 export interface RunArgs {
   cib?: string;
@@ -15,6 +17,12 @@ export interface RunArgs {
   socket: string;
   mode: Mode;
   'pidfd-disable'?: boolean;
+  journal: string;
+  'journal-max-age': string;
+  'journal-max-rows': number;
+  'journal-buffer': number;
+  http: string;
+  'http-token'?: string;
 }
 
 export function runOptions<T>(y: Argv<T>) {
@@ -28,6 +36,12 @@ export function runOptions<T>(y: Argv<T>) {
     .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'control socket: JSON over HTTP on a 0600 Unix socket (folder created 0700); "" for none' })
     .option('mode', { type: 'string', default: 'auto' as Mode, describe: 'exit detection (auto|event|poll): event (a pidfd per process, exits seen at once, no /proc scans while all are found), poll (read /proc every --interval), auto (event when pidfds work, else poll)' })
     .option('pidfd-disable', { type: 'boolean', hidden: true, describe: 'test only: behave as if pidfds were unavailable (PROCD_PIDFD_DISABLE=1)' })
+    .option('journal', { type: 'string', default: DEFAULT_JOURNAL, describe: 'event journal (SQLite, WAL); "" keeps events in memory only' })
+    .option('journal-max-age', { type: 'string', default: '30d', describe: 'delete journal events older than this (30s, 10m, 2h, 7d); "" keeps them' })
+    .option('journal-max-rows', { type: 'number', default: 1_000_000, describe: 'keep at most this many journal events; 0 keeps all' })
+    .option('journal-buffer', { type: 'number', default: 100_000, describe: 'events kept in memory while the journal cannot be written; more are dropped and counted' })
+    .option('http', { type: 'string', default: '', describe: 'HTTP API, SSE stream and web page on HOST:PORT (e.g. 127.0.0.1:8181); "" for none' })
+    .option('http-token', { type: 'string', describe: 'bearer token the HTTP API requires; needed to listen on a non-loopback address' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'JSON log lines on stdout at this level and above' })
     .check((a) => {
       const interval = a.interval as number;
@@ -39,6 +53,12 @@ export function runOptions<T>(y: Argv<T>) {
       if (!(MODES as readonly unknown[]).includes(a.mode)) throw ERR_BAD_FLAG('--mode', `must be one of ${MODES.join(', ')}, got ${JSON.stringify(a.mode)}`);
       if (typeof a.node !== 'string' || a.node.trim() === '') throw ERR_BAD_FLAG('--node', 'must not be empty');
       if (!a.cib && a.socket === '') throw ERR_BAD_FLAG('--socket', 'is "" and there is no --cib: nothing could ever be watched (give --cib, a socket path, or both)');
+      const age = a['journal-max-age'] as string;
+      if (age !== '' && parseDurationMs(age) === null) throw ERR_BAD_FLAG('--journal-max-age', `must be a duration like 30s, 10m, 2h or 7d, or "" to keep events, got ${JSON.stringify(age)}`);
+      const rows = a['journal-max-rows'] as number;
+      if (!Number.isInteger(rows) || rows < 0) throw ERR_BAD_FLAG('--journal-max-rows', `must be an integer >= 0, got ${a['journal-max-rows']}`);
+      const buf = a['journal-buffer'] as number;
+      if (!Number.isInteger(buf) || buf < 1) throw ERR_BAD_FLAG('--journal-buffer', `must be an integer >= 1, got ${a['journal-buffer']}`);
       return true;
     });
 }
@@ -47,7 +67,9 @@ export function runOptions<T>(y: Argv<T>) {
 export async function runDaemon(a: RunArgs): Promise<void> {
   // yargs reads PROCD_PIDFD_DISABLE as this hidden flag; the pidfd code looks at the variable.
   if (a['pidfd-disable']) process.env.PROCD_PIDFD_DISABLE = '1';
-  const { Daemon } = await import('../daemon/daemon.js'); // loaded here: other commands start without it
+  // Loaded here, not at the top: every other command starts without the daemon's modules.
+  if (a.http) (await import('../http/index.js')).checkHttpOptions({ listen: a.http, ...(a['http-token'] ? { token: a['http-token'] } : {}) });
+  const { Daemon } = await import('../daemon/daemon.js');
   const daemon = new Daemon({
     cib: a.cib,
     node: a.node,
@@ -58,6 +80,12 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     logLevel: a['log-level'],
     socket: a.socket,
     mode: a.mode,
+    journal: a.journal,
+    journalMaxAgeMs: a['journal-max-age'] ? parseDurationMs(a['journal-max-age'])! : 0,
+    journalMaxRows: a['journal-max-rows'],
+    journalBuffer: a['journal-buffer'],
+    http: a.http,
+    ...(a['http-token'] ? { httpToken: a['http-token'] } : {}),
   });
   // Signal handlers first: a SIGTERM during start-up still ends in a clean stop.
   let started: Promise<void> | null = null;

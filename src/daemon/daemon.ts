@@ -5,6 +5,8 @@ import { readCibConfig, type CibConfig } from '../cib/index.js';
 import { defineError, errorLine } from '../errors.js';
 import { EventBus } from '../events/index.js';
 import { Failover } from '../failover/index.js';
+import { HttpApi } from '../http/index.js';
+import { Journal } from '../journal/index.js';
 import { Monitor } from '../monitor/index.js';
 import { ExitWatcher } from '../proc/index.js';
 import { ControlServer } from './control.js';
@@ -38,6 +40,14 @@ export interface DaemonOptions {
   socket?: string;
   /** Exit detection: auto (default), event (pidfd), poll. */
   mode?: Mode;
+  /** Event journal (SQLite file); in memory when empty or unset. */
+  journal?: string;
+  journalMaxAgeMs?: number;
+  journalMaxRows?: number;
+  journalBuffer?: number;
+  /** HTTP API, SSE stream and web page on host:port; off when empty or unset. */
+  http?: string;
+  httpToken?: string;
 }
 
 /** Checks that the wrapper exists, is a file and is executable; throws one clear line otherwise. */
@@ -68,6 +78,9 @@ export class Daemon {
   readonly options: DaemonOptions;
   /** The control socket; features add their routes to it before start(). */
   readonly control: ControlServer | null;
+  /** Every event, in SQLite (the HTTP API and the CLI read it). */
+  readonly journal: Journal;
+  readonly http: HttpApi | null;
   readonly startedAt = Date.now();
   private stopping = false;
 
@@ -87,6 +100,16 @@ export class Daemon {
       timeoutMs: o.wrapperTimeout * 1000,
       backoffMs: o.retryBackoffMs ?? 1000,
     });
+    this.journal = new Journal({
+      path: o.journal || ':memory:',
+      node: o.node,
+      log: this.log,
+      maxAgeMs: o.journalMaxAgeMs ?? 0,
+      maxRows: o.journalMaxRows ?? (o.journal ? 0 : 100_000),
+      ...(o.journalBuffer ? { bufferMax: o.journalBuffer } : {}),
+    });
+    this.bus.subscribe((e) => void this.journal.append(e));
+    this.http = o.http ? new HttpApi({ bus: this.bus, monitor: this.monitor, journal: this.journal, log: this.log, node: o.node, startedAt: this.startedAt }, { listen: o.http, ...(o.httpToken ? { token: o.httpToken } : {}) }) : null;
     this.control = o.socket ? new ControlServer(o.socket) : null;
     this.control?.route('GET', '/v1/health', () => ({
       body: { status: 'ok', pid: process.pid, node: o.node, uptimeSeconds: (Date.now() - this.startedAt) / 1000, resources: this.monitor.status().length, watchedPids: this.monitor.watchedPids().length },
@@ -96,15 +119,30 @@ export class Daemon {
 
   /** Reads the CIB (if any), checks the wrapper and the node, and starts watching. */
   async start() {
-    const o = this.options;
-    checkWrapper(o.wrapper);
-    if (o.cib) this.applyCib(await this.readCib());
-    this.startExitWatcher();
-    await this.control?.listen();
-    this.failover.attach();
-    this.monitor.start();
-    this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, ...(o.cib ? { cib: resolve(o.cib) } : {}) });
-    if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
+    try {
+      const o = this.options;
+      checkWrapper(o.wrapper);
+      if (o.cib) this.applyCib(await this.readCib());
+      this.journal.open();
+      this.startExitWatcher();
+      await this.control?.listen();
+      await this.http?.listen();
+      this.failover.attach();
+      this.monitor.start();
+      this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, ...(o.cib ? { cib: resolve(o.cib) } : {}) });
+      if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
+    } catch (e) {
+      await this.release();
+      throw e;
+    }
+  }
+
+  /** Closes what a failed start() opened (socket, HTTP, journal, pidfd watcher), so the process can exit with its one error line. */
+  private async release() {
+    await this.monitor.stop();
+    await this.control?.close();
+    await this.http?.close();
+    await this.journal.close();
   }
 
   /** SIGHUP: re-reads the CIB; added and removed specs apply, unchanged ones keep their state. A bad CIB keeps the old config. */
@@ -132,6 +170,8 @@ export class Daemon {
     }
     this.failover.detach();
     this.bus.emit({ kind: 'daemon-stopped', node: this.options.node, ...(signal ? { signal } : {}) });
+    await this.http?.close();
+    await this.journal.close();
   }
 
   /** --mode: holds watched processes by pidfds (event), or says once why it polls (auto), or refuses (event). */

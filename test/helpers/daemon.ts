@@ -31,6 +31,8 @@ export class DaemonProc {
     const i = args.indexOf('--socket');
     this.socket = i >= 0 ? args[i + 1]! : join(mkdtempSync(join(tmpdir(), 'procd-sock-')), 'procd.sock');
     if (i < 0) args = [...args, '--socket', this.socket];
+    // Never the system journal: a fresh temp file unless the args name one.
+    if (!args.includes('--journal')) args = [...args, '--journal', join(mkdtempSync(join(tmpdir(), 'procd-journal-')), 'journal.db')];
     const argv = [...launcher, PROCD, 'run', ...args];
     this.child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     createInterface({ input: this.child.stdout! }).on('line', (l) => {
