@@ -4,6 +4,7 @@ import { DEFAULT_SOCKET } from '../daemon/control.js';
 import { Daemon, DEFAULT_WRAPPER } from '../daemon/daemon.js';
 import { LOG_LEVELS, type LogLevel } from '../daemon/log.js';
 import { ERR_BAD_FLAG, errorLine } from '../errors.js';
+import { attachReports, reportOptions } from '../report/index.js';
 
 export interface RunArgs {
   cib?: string;
@@ -17,7 +18,7 @@ export interface RunArgs {
 }
 
 export function runOptions<T>(y: Argv<T>) {
-  return y
+  return reportOptions(y)
     .option('cib', { type: 'string', describe: 'CIB XML file: its procdctl primitives name the processes; file mode bumps fail-counts in it', requiresArg: true })
     .option('node', { type: 'string', default: hostname(), defaultDescription: 'uname -n', describe: 'this node\'s name, as in the CIB\'s <node uname=...>' })
     .option('interval', { type: 'number', default: 1, describe: 'seconds between checks (fractional allowed)' })
@@ -50,6 +51,8 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     logLevel: a['log-level'],
     socket: a.socket,
   });
+  // Guru Meditation Report: SIGUSR2 / --report-file, GET /v1/report (before start: it records events).
+  attachReports(daemon, a as unknown as Record<string, unknown>);
   // Signal handlers first: a SIGTERM during start-up still ends in a clean stop.
   let started: Promise<void> | null = null;
   const done = new Promise<void>((resolve) => {
