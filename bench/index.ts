@@ -1,8 +1,10 @@
 import { scanBench } from './scan.js';
+import { reportBench } from './report.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
 const benches: Record<string, () => Promise<unknown>> = {
   scan: () => scanBench((process.env.PROCD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)),
+  report: () => reportBench((process.env.PROCD_BENCH_REPORT_SIZES ?? '10,100,1000').split(',').map(Number)),
 };
 
 const wanted = process.argv.slice(2);

@@ -97,17 +97,22 @@ export async function processTree(rootPid: number, o: { root?: string; batch?: n
     }
     kids = (pid) => byParent.get(pid) ?? [];
   }
+  // Depth first, iteratively, yielding every `batch` processes (a big tree never stalls the loop).
   const out: TreeProcess[] = [];
   const seen = new Set<number>();
-  const walk = (st: ProcStat, depth: number) => {
-    if (seen.has(st.pid)) return;
+  const stack: [ProcStat, number][] = [[top, 0]];
+  let n = 0;
+  while (stack.length) {
+    const [st, depth] = stack.pop()!;
+    if (seen.has(st.pid)) continue;
     seen.add(st.pid);
     out.push(toTree(st, depth, root));
-    for (const c of kids(st.pid).sort((a, b) => a - b)) {
+    if (++n % batch === 0) await yieldToLoop();
+    const children = kids(st.pid).sort((a, b) => b - a);
+    for (const c of children) {
       const cs = readStat(c, root);
-      if (cs) walk(cs, depth + 1);
+      if (cs) stack.push([cs, depth + 1]);
     }
-  };
-  walk(top, 0);
+  }
   return out;
 }

@@ -13,6 +13,8 @@ export interface BuiltSection {
   data?: unknown;
   /** Set when the generator threw or timed out: the text then says so. */
   error?: string;
+  /** Milliseconds the section took (wall time, including awaits). */
+  ms?: number;
 }
 
 export interface Report {
@@ -58,7 +60,10 @@ export class ReportBuilder {
     const out: BuiltSection[] = [];
     for (const s of this.sections) {
       await yieldToLoop();
-      out.push(await runSection(s.title, s.generate, timeoutMs));
+      const t = performance.now();
+      const built = await runSection(s.title, s.generate, timeoutMs);
+      built.ms = performance.now() - t;
+      out.push(built);
     }
     return { createdAt, pid: process.pid, sections: out, buildMs: performance.now() - t0 };
   }

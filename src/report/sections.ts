@@ -1,4 +1,5 @@
 import { arch, hostname, release } from 'node:os';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import type { Daemon } from '../daemon/daemon.js';
 import type { ProcdEvent } from '../events/index.js';
@@ -90,7 +91,7 @@ function pageSize(): number {
 }
 
 export async function processesSection(): Promise<SectionOutput> {
-  const tree = await processTree(process.pid);
+  const tree = await processTree(process.pid, { batch: 64 });
   const page = pageSize();
   const rows = tree.map((p) => [
     `${'  '.repeat(p.depth)}${p.pid}`,
@@ -111,11 +112,13 @@ export function configurationSection(options: EffectiveOption[]): SectionOutput 
   return { text: lines, data: options };
 }
 
-export function resourcesSection(daemon: Daemon): SectionOutput {
+export async function resourcesSection(daemon: Daemon): Promise<SectionOutput> {
   const status = daemon.monitor.status();
   if (status.length === 0) return 'nothing is watched (no procdctl resource configured)';
   const lines: string[] = [];
+  let n = 0;
   for (const r of status) {
+    if (++n % 100 === 0) await yieldToLoop();
     lines.push(`${r.resource} (fail resource ${r.failResource}, from ${r.source}):`);
     lines.push(
       table(
