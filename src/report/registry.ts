@@ -97,6 +97,6 @@ export function reportJson(r: Report) {
     createdAt: new Date(r.createdAt).toISOString(),
     pid: r.pid,
     buildMs: Math.round(r.buildMs * 10) / 10,
-    sections: r.sections.map((s) => ({ title: s.title, text: s.text, ...(s.data !== undefined ? { data: s.data } : {}), ...(s.error ? { error: s.error } : {}) })),
+    sections: r.sections.map((s) => ({ title: s.title, ms: Math.round((s.ms ?? 0) * 10) / 10, text: s.text, ...(s.data !== undefined ? { data: s.data } : {}), ...(s.error ? { error: s.error } : {}) })),
   };
 }

@@ -15,7 +15,7 @@ import {
   resourcesSection,
   threadsSection,
 } from './sections.js';
-import { FdWriter, writeReportFile } from './sink.js';
+import { StderrWriter, writeReportFile } from './sink.js';
 import { testOnlyBlockEventLoop } from './test-hooks.js';
 import { TimerTracker } from './timers.js';
 import { Watchdog } from './watchdog.js';
@@ -36,7 +36,7 @@ export class ReportService {
   readonly timers = new TimerTracker();
   readonly settings: ReportSettings;
   private readonly ledger = new FailcountLedger();
-  private readonly stderr: FdWriter;
+  private readonly stderr: StderrWriter;
   private fileTrigger: FileTrigger | null = null;
   private startedMode: string | null = null;
   private waiting = 0;
@@ -51,7 +51,7 @@ export class ReportService {
     this.settings = settings;
     const log = daemon.log;
     let lastDropLog = 0;
-    this.stderr = new FdWriter(2, 4, (why) => {
+    this.stderr = new StderrWriter(2, 256 * 1024, (why) => {
       // One line at most every 10 s: a dead stderr must not flood the log either.
       if (Date.now() - lastDropLog < 10_000) return;
       lastDropLog = Date.now();
@@ -127,10 +127,14 @@ export class ReportService {
   private async emit(origin: string) {
     const r = await this.build();
     const text = reportText(r);
-    let where = 'stderr';
-    if (this.settings.dir) where = await writeReportFile(this.settings.dir, text, new Date(r.createdAt));
-    else if (!this.stderr.write(text)) return;
-    this.daemon.log.info({ report: where, trigger: origin, bytes: Buffer.byteLength(text), buildMs: Math.round(r.buildMs) }, `guru meditation report written to ${where}`);
+    const fields = { trigger: origin, bytes: Buffer.byteLength(text), buildMs: Math.round(r.buildMs) };
+    if (!this.settings.dir) {
+      // Not awaited: a stalled stderr must not hold up the next report's turn (the writer bounds the backlog).
+      void this.stderr.write(text).then((ok) => ok && this.daemon.log.info({ report: 'stderr', ...fields }, 'guru meditation report written to stderr'));
+      return;
+    }
+    const where = await writeReportFile(this.settings.dir, text, new Date(r.createdAt));
+    this.daemon.log.info({ report: where, ...fields }, `guru meditation report written to ${where}`);
   }
 
   async stop() {

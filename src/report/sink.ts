@@ -1,68 +1,99 @@
-import { write } from 'node:fs';
+import { constants, fstatSync, openSync, write } from 'node:fs';
+import { Socket } from 'node:net';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * Writes text to a file descriptor (stderr) without ever blocking the event loop: writes go
- * through libuv's thread pool one at a time (a full pipe holds one pool thread, not the loop),
- * EAGAIN is retried later, and EPIPE/EBADF (reader gone, fd closed) make the writer give up
- * quietly instead of crashing the daemon. At most `maxQueued` texts wait; more are dropped.
+ * Writes reports to standard error without ever blocking the event loop or process exit, and
+ * without dying with it:
+ * - a pipe (the usual case under a supervisor) is reopened through /proc/self/fd/2 as a new,
+ *   non-blocking open file (the shared stderr keeps its own flags) and written as a libuv
+ *   stream: a full pipe just queues (bounded by `maxQueuedBytes`, then reports are dropped), a
+ *   closed reader is an EPIPE error that only marks the writer broken;
+ * - anything else (file, tty, socket) is written through the thread pool, one report at a time.
+ * `write` resolves true once the text reached the kernel, false when it was dropped.
  */
-export class FdWriter {
-  private queue: Buffer[] = [];
-  private busy = false;
+export class StderrWriter {
+  private stream: Socket | null = null;
+  private mode: 'stream' | 'pool' | null = null;
+  private poolBusy: Promise<unknown> = Promise.resolve();
+  private poolWaiting = 0;
   /** Set once the fd is unusable (EPIPE, EBADF, ...): later texts are dropped. */
   broken: string | null = null;
 
   constructor(
-    readonly fd: number,
-    private readonly maxQueued = 4,
+    readonly fd = 2,
+    private readonly maxQueuedBytes = 256 * 1024,
     private readonly onDrop: (why: string) => void = () => {},
   ) {}
 
-  /** Queues text; false when it was dropped (fd broken or queue full). */
-  write(text: string): boolean {
-    if (this.broken) {
-      this.onDrop(`fd ${this.fd} is unusable (${this.broken})`);
-      return false;
-    }
-    if (this.queue.length >= this.maxQueued) {
-      this.onDrop(`fd ${this.fd} is not draining (${this.queue.length} reports waiting)`);
-      return false;
-    }
-    this.queue.push(Buffer.from(text));
-    if (!this.busy) this.pump();
-    return true;
-  }
-
-  /** Texts waiting (including a partly written one). */
-  get pending(): number {
-    return this.queue.length;
-  }
-
-  private pump() {
-    const buf = this.queue[0];
-    if (!buf || this.broken) {
-      this.busy = false;
+  private setup() {
+    if (this.mode) return;
+    this.mode = 'pool';
+    let fifo = false;
+    try {
+      fifo = fstatSync(this.fd).isFIFO();
+    } catch (e) {
+      this.broken = (e as NodeJS.ErrnoException).code ?? 'unusable';
       return;
     }
-    this.busy = true;
-    write(this.fd, buf, 0, buf.length, null, (err, n) => {
-      if (err) {
-        if (err.code === 'EAGAIN' || err.code === 'EINTR') {
-          setTimeout(() => this.pump(), 50).unref();
-          return;
-        }
-        this.broken = err.code ?? err.message;
-        this.queue = [];
-        this.busy = false;
-        this.onDrop(`fd ${this.fd} is unusable (${this.broken})`);
-        return;
-      }
-      if (n < buf.length) this.queue[0] = buf.subarray(n);
-      else this.queue.shift();
-      this.pump();
+    if (!fifo) return;
+    let fd: number;
+    try {
+      fd = openSync(`/proc/self/fd/${this.fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (e) {
+      // ENXIO: the pipe has no reader any more.
+      if ((e as NodeJS.ErrnoException).code === 'ENXIO') this.broken = 'EPIPE';
+      return;
+    }
+    const s = new Socket({ fd, readable: false, writable: true });
+    s.unref();
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      this.broken = e.code ?? e.message;
+      s.destroy();
     });
+    this.stream = s;
+    this.mode = 'stream';
+  }
+
+  write(text: string): Promise<boolean> {
+    this.setup();
+    const drop = (why: string) => {
+      this.onDrop(why);
+      return Promise.resolve(false);
+    };
+    if (this.broken) return drop(`stderr is unusable (${this.broken})`);
+    if (this.mode === 'stream') {
+      const s = this.stream!;
+      if (s.writableLength > this.maxQueuedBytes) return drop(`stderr is not draining (${s.writableLength} bytes waiting)`);
+      return new Promise((resolve) => s.write(text, (err) => resolve(!err)));
+    }
+    if (this.poolWaiting >= 4) return drop(`stderr is not draining (${this.poolWaiting} reports waiting)`);
+    this.poolWaiting++;
+    const buf = Buffer.from(text);
+    const done = this.poolBusy.then(() => this.poolWrite(buf)).finally(() => this.poolWaiting--);
+    this.poolBusy = done;
+    return done;
+  }
+
+  private async poolWrite(buf: Buffer): Promise<boolean> {
+    let off = 0;
+    while (off < buf.length) {
+      if (this.broken) return false;
+      try {
+        off += await new Promise<number>((resolve, reject) => write(this.fd, buf, off, buf.length - off, null, (err, n) => (err ? reject(err) : resolve(n))));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EINTR') {
+          await new Promise((r) => setTimeout(r, 50).unref());
+          continue;
+        }
+        this.broken = code ?? (e as Error).message;
+        this.onDrop(`stderr is unusable (${this.broken})`);
+        return false;
+      }
+    }
+    return true;
   }
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { twoNodeCib } from '../helpers/cibs.js';
 import { DaemonProc, PROCD } from '../helpers/daemon.js';
 import { killAll, sleep, spawnNamed, uniqueName, waitFor } from '../helpers/procs.js';
-import { tempDir } from '../helpers/wrappers.js';
+import { tempDir, writeScript } from '../helpers/wrappers.js';
 import { parseReport, SECTIONS } from './parse.js';
 
 const daemons: DaemonProc[] = [];
@@ -251,4 +251,53 @@ test('bad report flags: one clear line, exit 2', () => {
   writeFileSync(join(dir, 'f'), '');
   bad(['--report-dir', join(dir, 'f')], /--report-dir: .* is not a folder/);
   assert.equal(existsSync(join(dir, 'missing')), false);
+});
+
+test('a full stderr (nobody reads it) neither stalls detection nor holds up the exit', async () => {
+  const dir = tempDir('gmrfull');
+  const name = uniqueName('gmrfull');
+  const p = spawnNamed(name);
+  const sock = join(dir, 'procd.sock');
+  const wrapper = writeScript(dir, 'quick-wrapper', 'exit 0');
+  // procd's stderr goes into a pipe whose reader (sleep) never reads; its stdout comes to us.
+  const sh = spawn('/bin/sh', ['-c', 'exec 3>&1; "$0" run --cib "$1" --node node1 --interval 0.2 --socket "$2" --wrapper "$3" 2>&1 1>&3 3>&- | sleep 100000', PROCD, twoNodeCib(dir, name), sock, wrapper], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+  });
+  let out = '';
+  sh.stdout!.on('data', (d) => (out += d));
+  try {
+    const line = await waitFor('daemon-started', () => out.split('\n').find((l) => l.includes('"daemon-started"')), 20_000);
+    const pid = (JSON.parse(line) as { pid: number }).pid;
+    await waitFor('process-found', () => out.includes(`"pid":${p.pid}`), 20_000);
+    for (let i = 0; i < 40; i++) {
+      process.kill(pid, 'SIGUSR2');
+      await sleep(50);
+    }
+    await waitFor('some reports written', () => out.includes('guru meditation report written to stderr'), 20_000);
+    await sleep(1000);
+    const before = (out.match(/report written to stderr/g) ?? []).length;
+    assert.ok(before < 40, `the pipe filled up (${before} of 40 reports went through)`);
+    p.kill('SIGKILL');
+    await waitFor('process-lost while stderr is full', () => out.includes('"event":"process-lost"'), 60_000);
+    await waitFor('the failure reported while stderr is full', () => out.includes('"event":"failure-reported"'), 60_000);
+    process.kill(pid, 'SIGTERM');
+    await waitFor('daemon-stopped', () => out.includes('"event":"daemon-stopped"'), 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}; log:\n${out.split('\n').filter((l) => !l.includes('report written')).join('\n')}`);
+    });
+    await waitFor('the daemon process is gone', () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 20_000);
+  } finally {
+    try {
+      process.kill(-sh.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 });
