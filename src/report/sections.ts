@@ -118,7 +118,7 @@ export async function resourcesSection(daemon: Daemon): Promise<SectionOutput> {
   const lines: string[] = [];
   let n = 0;
   for (const r of status) {
-    if (++n % 100 === 0) await yieldToLoop();
+    if (++n % 25 === 0) await yieldToLoop();
     lines.push(`${r.resource} (fail resource ${r.failResource}, from ${r.source}):`);
     lines.push(
       table(

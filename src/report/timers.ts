@@ -1,4 +1,5 @@
 import { createHook } from 'node:async_hooks';
+import { REPORT_INTERNAL } from './registry.js';
 
 /** Node's Timeout object, read defensively: these fields are internal to Node. */
 interface TimeoutLike {
@@ -26,6 +27,7 @@ function describe(fn: unknown): string {
   if (typeof fn !== 'function') return '?';
   if (fn.name && fn.name !== 'bound ') return fn.name;
   const src = Function.prototype.toString.call(fn).replace(/\s+/g, ' ');
+  if (src.includes('[native code]')) return '(native or Node-internal function)';
   return src.length > 60 ? `${src.slice(0, 57)}...` : src;
 }
 
@@ -64,7 +66,7 @@ export class TimerTracker {
     const out: TimerInfo[] = [];
     for (const [id, ref] of this.timers) {
       const t = ref.deref();
-      if (!t || t._destroyed || t === probe || typeof t._idleTimeout !== 'number' || t._idleTimeout < 0) {
+      if (!t || t._destroyed || t === probe || (t as Record<symbol, unknown>)[REPORT_INTERNAL] || typeof t._idleTimeout !== 'number' || t._idleTimeout < 0) {
         if (!t || t._destroyed) this.timers.delete(id);
         continue;
       }

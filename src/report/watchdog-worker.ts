@@ -47,6 +47,10 @@ const beat = new Float64Array(data.heartbeat);
 const now = () => performance.timeOrigin + performance.now();
 
 let current: BlockEpisode | null = null;
+let tried = false;
+let lastCapture = 0;
+/** Captures pause the main thread for an instant: at most one a second, except a block that lasts over a second always gets one. */
+const CAPTURE_GAP_MS = 1000;
 const episodes: BlockEpisode[] = [];
 let total = 0;
 
@@ -83,6 +87,7 @@ function capture(ep: BlockEpisode) {
   session.on('Debugger.scriptParsed', (m) => urls.set(m.params.scriptId, m.params.url));
   session.on('Debugger.paused', (m) => {
     // Only the first pause, and only while that block lasts: a late pause would show unrelated code.
+    if (!done && !ep.ongoing) ep.note = 'no stack: the block was over before the main thread could be paused';
     if (!done && ep.ongoing) {
       ep.frames = (m.params.callFrames ?? []).slice(0, MAX_FRAMES).map((f) => ({
         fn: f.functionName || '(anonymous)',
@@ -104,7 +109,10 @@ function poll() {
   const t = now();
   if (current) {
     if (last > current.since) finish(last - data.beatMs);
-    else current.durationMs = t - current.since;
+    else {
+      current.durationMs = t - current.since;
+      if (!tried && current.durationMs > CAPTURE_GAP_MS) tryCapture(current, t);
+    }
     return;
   }
   if (last > 0 && t - last > data.thresholdMs) {
@@ -112,8 +120,17 @@ function poll() {
     episodes.push(current);
     if (episodes.length > KEEP) episodes.shift();
     total++;
-    capture(current);
+    tried = false;
+    if (t - lastCapture > CAPTURE_GAP_MS) tryCapture(current, t);
+    else current.note = 'no stack: another block was captured less than a second before';
   }
+}
+
+function tryCapture(ep: BlockEpisode, t: number) {
+  tried = true;
+  lastCapture = t;
+  delete ep.note;
+  capture(ep);
 }
 
 setInterval(poll, data.pollMs);
