@@ -18,7 +18,7 @@ export interface RunArgs {
 }
 
 export function runOptions<T>(y: Argv<T>) {
-  return reportOptions(y)
+  return y
     .option('cib', { type: 'string', describe: 'CIB XML file: its procdctl primitives name the processes; file mode bumps fail-counts in it', requiresArg: true })
     .option('node', { type: 'string', default: hostname(), defaultDescription: 'uname -n', describe: 'this node\'s name, as in the CIB\'s <node uname=...>' })
     .option('interval', { type: 'number', default: 1, describe: 'seconds between checks (fractional allowed)' })
@@ -77,7 +77,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'run the daemon in the foreground (JSON logs on stdout; SIGHUP re-reads the CIB; SIGTERM/SIGINT stop)',
-  builder: (y) => runOptions(y) as unknown as Argv<RunArgs>,
+  builder: (y) => reportOptions(runOptions(y)) as unknown as Argv<RunArgs>,
   handler: async (a) => {
     await runDaemon(a);
     process.exit(0);
