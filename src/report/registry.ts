@@ -43,13 +43,21 @@ function asText(t: string | string[]): string {
  * that throws shows its error in its place and the others still come out.
  */
 export class ReportBuilder {
-  private sections: { title: string; generate: SectionGenerator }[] = [];
+  private sections: { title: string; generate: SectionGenerator; core: boolean }[] = [];
 
-  /** Adds a section at the end (or replaces the generator of a section with the same title, keeping its place). */
-  registerSection(title: string, generate: SectionGenerator): this {
+  /**
+   * Adds a section at the end (or replaces the generator of a section with the same title,
+   * keeping its place). `core` sections (the report's own: Package ... Detection) always come
+   * before the others, whoever registered first.
+   */
+  registerSection(title: string, generate: SectionGenerator, opts: { core?: boolean } = {}): this {
     const i = this.sections.findIndex((s) => s.title === title);
-    if (i >= 0) this.sections[i] = { title, generate };
-    else this.sections.push({ title, generate });
+    const entry = { title, generate, core: opts.core ?? (i >= 0 ? this.sections[i]!.core : false) };
+    if (i >= 0) this.sections[i] = entry;
+    else if (entry.core) {
+      const firstOther = this.sections.findIndex((s) => !s.core);
+      this.sections.splice(firstOther < 0 ? this.sections.length : firstOther, 0, entry);
+    } else this.sections.push(entry);
     return this;
   }
 

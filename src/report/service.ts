@@ -22,6 +22,19 @@ import { Watchdog } from './watchdog.js';
 
 export { reportOptions };
 
+const builders = new WeakMap<Daemon, ReportBuilder>();
+
+/**
+ * The report builder of a daemon, for features that add their own section (journal, tracing,
+ * virtual filesystem): `reportBuilderFor(daemon).registerSection('Journal', () => ...)`. Works
+ * before or after the report is attached; the report's own sections always come first.
+ */
+export function reportBuilderFor(daemon: Daemon): ReportBuilder {
+  let b = builders.get(daemon);
+  if (!b) builders.set(daemon, (b = new ReportBuilder()));
+  return b;
+}
+
 /** Reports waiting to be built at most; further triggers are dropped (a signal storm must not pile up work). */
 const MAX_WAITING = 3;
 
@@ -31,7 +44,7 @@ const MAX_WAITING = 3;
  * `daemon.start()`; it stops itself on `daemon-stopped`.
  */
 export class ReportService {
-  readonly builder = new ReportBuilder();
+  readonly builder: ReportBuilder;
   readonly watchdog: Watchdog;
   readonly timers = new TimerTracker();
   readonly settings: ReportSettings;
@@ -49,6 +62,7 @@ export class ReportService {
     options: EffectiveOption[],
   ) {
     this.settings = settings;
+    this.builder = reportBuilderFor(daemon);
     const log = daemon.log;
     let lastDropLog = 0;
     this.stderr = new StderrWriter(2, 256 * 1024, (why) => {
@@ -59,14 +73,15 @@ export class ReportService {
     });
     this.watchdog = new Watchdog({ onError: (e) => log.warn(`report watchdog thread failed: ${errorLine(e)}`) });
     const b = this.builder;
-    b.registerSection('Package', () => packageSection(daemon.startedAt));
-    b.registerSection('Threads', () => threadsSection(this.watchdog));
-    b.registerSection('Green Threads', () => greenThreadsSection(daemon, this.timers));
-    b.registerSection('Processes', () => processesSection());
-    b.registerSection('Configuration', () => configurationSection(options));
-    b.registerSection('Resources', () => resourcesSection(daemon));
-    b.registerSection('Fail-counts', this.ledger.section);
-    b.registerSection('Detection', () => detectionSection(daemon, this.startedMode));
+    const core = { core: true };
+    b.registerSection('Package', () => packageSection(daemon.startedAt), core);
+    b.registerSection('Threads', () => threadsSection(this.watchdog), core);
+    b.registerSection('Green Threads', () => greenThreadsSection(daemon, this.timers), core);
+    b.registerSection('Processes', () => processesSection(), core);
+    b.registerSection('Configuration', () => configurationSection(options), core);
+    b.registerSection('Resources', () => resourcesSection(daemon), core);
+    b.registerSection('Fail-counts', this.ledger.section, core);
+    b.registerSection('Detection', () => detectionSection(daemon, this.startedMode), core);
 
     daemon.bus.subscribe(this.ledger.consume);
     daemon.bus.on('daemon-started', (e) => (this.startedMode = e.mode));

@@ -6,7 +6,10 @@ import { ReportBuilder, reportJson, reportText } from '../../src/report/registry
 import { effectiveOptions, maskCommandLine } from '../../src/report/config.js';
 import { writeReportFile } from '../../src/report/sink.js';
 import { tempDir } from '../helpers/wrappers.js';
-import { parseReport } from './parse.js';
+import { pino } from 'pino';
+import { Daemon, DEFAULT_WRAPPER } from '../../src/daemon/daemon.js';
+import { reportBuilderFor, ReportService } from '../../src/report/service.js';
+import { parseReport, SECTIONS } from './parse.js';
 
 test('layout: 72-character bars around a centred ====  Title  ==== line', () => {
   assert.equal(BAR, '='.repeat(72));
@@ -90,4 +93,30 @@ test('report files are named procd_gurumeditation_<YYYYmmddHHMMSS> and never clo
   assert.deepEqual(readdirSync(dir).sort(), ['procd_gurumeditation_20260102030405', 'procd_gurumeditation_20260102030405.1']);
   assert.equal(readFileSync(a, 'utf8'), 'first');
   assert.equal(readFileSync(b, 'utf8'), 'second');
+});
+
+test("a feature's section registered before the report comes after the report's own sections", async () => {
+  const b = new ReportBuilder();
+  b.registerSection('Journal', () => 'events: 0');
+  b.registerSection('Package', () => 'p', { core: true });
+  b.registerSection('Threads', () => 't', { core: true });
+  b.registerSection('Tracing', () => 'spans: 0');
+  b.registerSection('Package', () => 'p2'); // replacing keeps core and place
+  assert.deepEqual(b.titles(), ['Package', 'Threads', 'Journal', 'Tracing']);
+  assert.equal((await b.build()).sections[0]!.text, 'p2');
+});
+
+test('reportBuilderFor(daemon): sections added by other features appear after the core ones of that daemon', async () => {
+  const daemon = new Daemon({ node: 'n1', interval: 1, grace: 5, wrapper: DEFAULT_WRAPPER, wrapperTimeout: 30, logLevel: 'silent', socket: '' }, pino({ level: 'silent' }));
+  reportBuilderFor(daemon).registerSection('Journal', () => 'events: 3');
+  const svc = new ReportService(daemon, { intervalS: 1, testHooks: false }, []);
+  reportBuilderFor(daemon).registerSection('Broken', () => {
+    throw new Error('journal store closed');
+  });
+  const r = await svc.build();
+  assert.deepEqual(r.sections.map((s) => s.title), [...SECTIONS, 'Journal', 'Broken']);
+  assert.equal(r.sections.find((s) => s.title === 'Journal')!.text, 'events: 3');
+  assert.match(r.sections.at(-1)!.text, /failed: journal store closed/);
+  assert.match(r.sections.find((s) => s.title === 'Threads')!.text, /watchdog: not running/);
+  await svc.stop();
 });
