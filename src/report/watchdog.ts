@@ -33,8 +33,8 @@ export class Watchdog {
 
   constructor(o: WatchdogOptions = {}) {
     this.thresholdMs = o.thresholdMs ?? 250;
-    this.beatMs = o.beatMs ?? 25;
-    this.pollMs = o.pollMs ?? 25;
+    this.beatMs = o.beatMs ?? 50;
+    this.pollMs = o.pollMs ?? 50;
     this.onError = o.onError ?? (() => {});
   }
 
