@@ -1,7 +1,7 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { twoNodeCib } from '../helpers/cibs.js';
@@ -299,5 +299,28 @@ test('a full stderr (nobody reads it) neither stalls detection nor holds up the 
     } catch {
       /* gone */
     }
+  }
+});
+
+test('stderr redirected to a file: the report is appended to it', async () => {
+  const dir = tempDir('gmrfile');
+  const errFile = join(dir, 'procd.err');
+  const fd = openSync(errFile, 'a');
+  const sock = join(dir, 'procd.sock');
+  const c = spawn(PROCD, ['run', '--node', 'n1', '--socket', sock], { stdio: ['ignore', 'pipe', fd] });
+  closeSync(fd);
+  let out = '';
+  c.stdout!.on('data', (d) => (out += d));
+  try {
+    await waitFor('daemon-started', () => out.includes('"daemon-started"'), 20_000);
+    c.kill('SIGUSR2');
+    await waitFor('report written', () => out.includes('guru meditation report written to stderr'), 20_000);
+    c.kill('SIGUSR2');
+    await waitFor('second report written', () => (out.match(/report written to stderr/g) ?? []).length === 2, 20_000);
+    const reports = readFileSync(errFile, 'utf8');
+    assert.equal(headers(reports), 2);
+    assert.deepEqual(parseReport(reports).map((s) => s.title), [...SECTIONS, ...SECTIONS]);
+  } finally {
+    c.kill('SIGKILL');
   }
 });
