@@ -7,35 +7,47 @@ import { pino } from 'pino';
 import { Daemon, DEFAULT_WRAPPER } from '../src/daemon/daemon.js';
 import { ReportService } from '../src/report/service.js';
 import { reportText } from '../src/report/registry.js';
-import { countProcs, fmt, median, quantile, sleep, table } from './lib.js';
+import { fmt, median, quantile, sleep, table } from './lib.js';
 
 /**
  * Starts `n` idle `sleep`s named TAG-<i> in a new session (setsid -f), so they are not our
  * descendants (a daemon's watched processes are not its children either).
  */
 async function startForeignLoad(n: number, tag: string): Promise<{ stop: () => Promise<void> }> {
-  const before = countProcs();
   const pidFile = join(tmpdir(), `${tag}.pid`);
-  const r = spawnSync('setsid', ['-f', '/bin/bash', '-c', 'echo $$ > "$3"; for i in $(seq "$1"); do (exec -a "$2-$i" sleep 100000) & done; wait', 'load', String(n), tag, pidFile], { stdio: 'ignore' });
+  const readyFile = `${pidFile}.ready`;
+  const r = spawnSync('setsid', ['-f', '/bin/bash', '-c', 'echo $$ > "$3"; for i in $(seq "$1"); do (exec -a "$2-$i" sleep 100000) & done; echo ok > "$3.ready"; wait', 'load', String(n), tag, pidFile], { stdio: 'ignore' });
   if (r.status !== 0) throw new Error('setsid -f failed');
+  let leader = 0;
+  const stop = async () => {
+    rmSync(pidFile, { force: true });
+    rmSync(readyFile, { force: true });
+    if (!leader) return;
+    try {
+      process.kill(-leader, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    await sleep(500);
+  };
   const end = Date.now() + 120_000;
-  while (countProcs() < before + n) {
-    if (Date.now() > end) throw new Error(`only ${countProcs() - before} of ${n} load processes started`);
+  for (;;) {
+    if (!leader) leader = Number(readFileSyncSafe(pidFile)) || 0;
+    if (leader && readFileSyncSafe(readyFile)) return { stop };
+    if (Date.now() > end) {
+      await stop();
+      throw new Error(`the ${n} load processes did not start within 120 s`);
+    }
     await sleep(100);
   }
-  const leader = Number(readFileSync(pidFile, 'utf8'));
-  rmSync(pidFile, { force: true });
-  return {
-    stop: async () => {
-      try {
-        process.kill(-leader, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      const deadline = Date.now() + 60_000;
-      while (countProcs() > before + 5 && Date.now() < deadline) await sleep(100);
-    },
-  };
+}
+
+function readFileSyncSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -55,7 +67,8 @@ export async function reportBench(sizes: number[], runs = 15) {
     try {
       for (let i = 1; i <= specs; i++) daemon.monitor.upsert({ resource: `r${i}`, failResource: `r${i}`, source: 'socket', processes: [{ name: 'p', prefix: `${tag}-${i} ` }] });
       daemon.monitor.start();
-      await sleep(300);
+      const until = Date.now() + 60_000;
+      while (daemon.monitor.watchedPids().length < live && Date.now() < until) await sleep(100);
       const build: number[] = [];
       const stall: number[] = [];
       let bytes = 0;
