@@ -134,42 +134,56 @@ export async function resourcesSection(daemon: Daemon): Promise<SectionOutput> {
 interface FailcountRecord {
   failResource: string;
   node: string;
+  /** The fail-count attribute and value the wrapper last wrote (file mode prints them). */
   attribute?: string;
   value?: number;
-  /** µs since the epoch. */
-  time: number;
-  outcome: 'written' | 'reported' | 'report-failed';
-  detail?: string;
+  /** µs since the epoch of the last write. */
+  writtenAt?: number;
+  /** Outcome of the last failure report and when (µs since the epoch). */
+  outcome?: 'reported' | 'report-failed';
+  outcomeAt?: number;
+  error?: string;
+  reported: number;
+  failed: number;
 }
 
 /** Remembers fail-counts as last written or reported, from the bus. */
 export class FailcountLedger {
   private byResource = new Map<string, FailcountRecord>();
-  private counts = new Map<string, { reported: number; failed: number }>();
+
+  private get(failResource: string, node: string): FailcountRecord {
+    const key = `${failResource}@${node}`;
+    let r = this.byResource.get(key);
+    if (!r) this.byResource.set(key, (r = { failResource, node, reported: 0, failed: 0 }));
+    return r;
+  }
 
   consume = (e: ProcdEvent) => {
     if (e.kind === 'failcount-written') {
-      this.byResource.set(`${e.failResource}@${e.node}`, { failResource: e.failResource, node: e.node, attribute: e.attribute, value: e.value, time: e.time, outcome: 'written' });
-    } else if (e.kind === 'failure-reported' || e.kind === 'report-failed') {
-      const key = `${e.failResource}@${e.node}`;
-      const c = this.counts.get(key) ?? { reported: 0, failed: 0 };
-      if (e.kind === 'failure-reported') c.reported++;
-      else c.failed++;
-      this.counts.set(key, c);
-      const prev = this.byResource.get(key);
-      if (e.kind === 'report-failed' || !prev || prev.outcome !== 'written' || prev.time < e.time - 60_000_000) {
-        this.byResource.set(key, { ...(prev ?? {}), failResource: e.failResource, node: e.node, time: e.time, outcome: e.kind === 'failure-reported' ? 'reported' : 'report-failed', ...(e.kind === 'report-failed' ? { detail: e.error } : {}) });
-      }
+      Object.assign(this.get(e.failResource, e.node), { attribute: e.attribute, value: e.value, writtenAt: e.time });
+    } else if (e.kind === 'failure-reported') {
+      const r = this.get(e.failResource, e.node);
+      Object.assign(r, { outcome: 'reported', outcomeAt: e.time, reported: r.reported + 1 });
+      delete r.error;
+    } else if (e.kind === 'report-failed') {
+      const r = this.get(e.failResource, e.node);
+      Object.assign(r, { outcome: 'report-failed', outcomeAt: e.time, error: e.error, failed: r.failed + 1 });
     }
   };
 
   section = (): SectionOutput => {
     if (this.byResource.size === 0) return 'no failure reported since start';
-    const rows = [...this.byResource.entries()].map(([key, r]) => {
-      const c = this.counts.get(key) ?? { reported: 0, failed: 0 };
-      return [r.failResource, r.node, r.attribute ? `${r.attribute}=${r.value}` : '-', r.outcome, isoFromUs(r.time), c.reported, c.failed, r.detail ?? ''];
-    });
-    return { text: table(['RESOURCE', 'NODE', 'LAST WRITTEN', 'LAST OUTCOME', 'AT', 'REPORTED', 'FAILED', 'ERROR'], rows), data: [...this.byResource.values()] };
+    const rows = [...this.byResource.values()].map((r) => [
+      r.failResource,
+      r.node,
+      r.attribute ? `${r.attribute}=${r.value}` : '-',
+      isoFromUs(r.writtenAt),
+      r.outcome ?? '-',
+      r.reported,
+      r.failed,
+      r.error ?? '',
+    ]);
+    return { text: table(['RESOURCE', 'NODE', 'LAST WRITTEN', 'WRITTEN AT', 'LAST OUTCOME', 'REPORTED', 'FAILED', 'ERROR'], rows), data: [...this.byResource.values()] };
   };
 }
 

@@ -9,6 +9,7 @@ import { tempDir } from '../helpers/wrappers.js';
 import { pino } from 'pino';
 import { Daemon, DEFAULT_WRAPPER } from '../../src/daemon/daemon.js';
 import { reportBuilderFor, ReportService } from '../../src/report/service.js';
+import { FailcountLedger } from '../../src/report/sections.js';
 import { parseReport, SECTIONS } from './parse.js';
 
 test('layout: 72-character bars around a centred ====  Title  ==== line', () => {
@@ -119,4 +120,17 @@ test('reportBuilderFor(daemon): sections added by other features appear after th
   assert.match(r.sections.at(-1)!.text, /failed: journal store closed/);
   assert.match(r.sections.find((s) => s.title === 'Threads')!.text, /watchdog: not running/);
   await svc.stop();
+});
+
+test('Fail-counts: the last written value and the outcome of the last report, per resource and node', () => {
+  const l = new FailcountLedger();
+  const ids = { failureId: 'f1', resource: 'w', failResource: 'app', node: 'n1' };
+  l.consume({ kind: 'failcount-written', time: 1_700_000_000_000_000, ...ids, attribute: 'fail-count-app#asyncmon_0', value: 1 });
+  l.consume({ kind: 'failure-reported', time: 1_700_000_000_100_000, ...ids, attempts: 1, totalMs: 12 });
+  l.consume({ kind: 'report-failed', time: 1_700_000_100_000_000, ...ids, failureId: 'f2', failResource: 'db', attempts: 3, error: 'crm_resource: no cluster' });
+  const out = l.section() as { text: string };
+  const lines = out.text.split('\n');
+  assert.match(lines[0]!, /^RESOURCE\s+NODE\s+LAST WRITTEN\s+WRITTEN AT\s+LAST OUTCOME\s+REPORTED\s+FAILED\s+ERROR$/);
+  assert.match(lines[1]!, /^app\s+n1\s+fail-count-app#asyncmon_0=1\s+2023-11-14T22:13:20\.000Z\s+reported\s+1\s+0$/);
+  assert.match(lines[2]!, /^db\s+n1\s+-\s+-\s+report-failed\s+0\s+1\s+crm_resource: no cluster$/);
 });

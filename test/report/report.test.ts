@@ -108,7 +108,7 @@ test('after a failure, Fail-counts shows what the wrapper wrote', async () => {
   await waitFor('a report', () => written(d).length === 1 && /watched pids\s+= .+\n/.test(d.stderr), 15_000);
   const second = parseReport(d.stderr.slice(before));
   const fc = second.find((s) => s.title === 'Fail-counts')!.body;
-  assert.match(fc, /watch\s+node1\s+fail-count-watch#asyncmon_0=1\s+written/);
+  assert.match(fc, /watch\s+node1\s+fail-count-watch#asyncmon_0=1\s+\d{4}-\d\d-\d\dT\S+Z\s+reported\s+1\s+0/);
   assert.match(second.find((s) => s.title === 'Resources')!.body, /proc_app\s+lost\s+-\s.*\s1\s+"procd-test-gmrfc/);
 });
 
