@@ -5,6 +5,7 @@ import { DEFAULT_WRAPPER, LOG_LEVELS, MODES, type LogLevel, type Mode } from '..
 import { ERR_BAD_FLAG, errorLine } from '../errors.js';
 import { parseDurationMs } from '../journal/time.js';
 import { DEFAULT_JOURNAL } from '../daemon/options.js';
+import { reportOptions } from '../report/options.js';
 
 export interface RunArgs {
   cib?: string;
@@ -87,6 +88,8 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     http: a.http,
     ...(a['http-token'] ? { httpToken: a['http-token'] } : {}),
   });
+  // Guru Meditation Report: SIGUSR2 / --report-file, GET /v1/report (before start: it records events).
+  (await import('../report/index.js')).attachReports(daemon, a as unknown as Record<string, unknown>);
   // Signal handlers first: a SIGTERM during start-up still ends in a clean stop.
   let started: Promise<void> | null = null;
   const done = new Promise<void>((resolve) => {
@@ -111,7 +114,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'run the daemon in the foreground (JSON logs on stdout; SIGHUP re-reads the CIB; SIGTERM/SIGINT stop)',
-  builder: (y) => runOptions(y) as unknown as Argv<RunArgs>,
+  builder: (y) => reportOptions(runOptions(y)) as unknown as Argv<RunArgs>,
   handler: async (a) => {
     await runDaemon(a);
     process.exit(0);
