@@ -145,11 +145,12 @@ export function rssMb(pid: number): number {
 }
 
 /**
- * `n` idle processes named `${prefix}${i} ` (children of this bench, not of procd), started by
- * one bash; `kill(i)` sends SIGKILL to one, `stop()` ends them all.
+ * Idle processes (`sleep`) whose cmdline starts with each name: children of this bench, not of
+ * procd. `restart(i)` kills one with SIGKILL and starts another of the same name; `stop()` ends all.
  */
-export async function spawnWatched(names: string[]): Promise<{ pids: number[]; procs: ChildProcess[]; stop: () => void }> {
-  const procs = names.map((n) => spawn('/bin/sleep', ['100000'], { argv0: n, stdio: 'ignore' }));
+export async function spawnWatched(names: string[]): Promise<{ pids: number[]; procs: ChildProcess[]; stop: () => void; restart: (i: number) => void }> {
+  const start = (n: string) => spawn('/bin/sleep', ['100000'], { argv0: n, stdio: 'ignore' });
+  const procs = names.map(start);
   const end = Date.now() + 60_000;
   for (const p of procs) {
     while (!readState(p.pid!).startsWith('S')) {
@@ -160,6 +161,10 @@ export async function spawnWatched(names: string[]): Promise<{ pids: number[]; p
   return {
     procs,
     pids: procs.map((p) => p.pid!),
+    restart: (i) => {
+      procs[i]!.kill('SIGKILL');
+      procs[i] = start(names[i]!);
+    },
     stop: () => {
       for (const p of procs) p.kill('SIGKILL');
     },

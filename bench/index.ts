@@ -1,10 +1,16 @@
+import { churnBench } from './churn.js';
 import { detectBench } from './detect.js';
+import { memoryBench } from './memory.js';
+import { steadyBench } from './steady.js';
 import { scanBench } from './scan.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
 const benches: Record<string, () => Promise<unknown>> = {
   scan: () => scanBench((process.env.PROCD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)),
   latency: () => detectBench(Number(process.env.PROCD_BENCH_KILLS ?? 200)),
+  cpu: () => steadyBench(Number(process.env.PROCD_BENCH_SECONDS ?? 60)),
+  churn: () => churnBench(Number(process.env.PROCD_BENCH_SECONDS ?? 60)),
+  memory: () => memoryBench(Number(process.env.PROCD_BENCH_MINUTES ?? 10)),
 };
 
 const wanted = process.argv.slice(2);
