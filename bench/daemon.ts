@@ -180,3 +180,48 @@ function readState(pid: number): string {
     return '';
   }
 }
+
+/**
+ * `n` idle processes for "processes on the machine": one python3 posix_spawns them (fast even
+ * on a busy machine) in its own process group; `stop()` kills the group. Fails (and cleans up)
+ * when they do not all start within `timeoutMs`.
+ */
+export async function startIdle(n: number, tag = 'procd-bench-idle', timeoutMs = 300_000): Promise<{ stop: () => Promise<void> }> {
+  const py = `import os, sys, signal
+n, tag = int(sys.argv[1]), sys.argv[2]
+for i in range(n):
+    os.posix_spawn('/bin/sleep', [f'{tag}-{i}', '100000'], os.environ)
+print('ready', flush=True)
+signal.pause()`;
+  const leader = spawn('/usr/bin/python3', ['-c', py, String(n), tag], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const stop = async () => {
+    try {
+      process.kill(-leader.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    // The sleeps are orphans now: init reaps them; wait until they are gone.
+    const end = Date.now() + 60_000;
+    while (Date.now() < end && readdirSync('/proc').some((p) => /^\d+$/.test(p) && groupOf(Number(p)) === leader.pid)) await sleep(200);
+  };
+  let ready = false;
+  leader.stdout!.on('data', (b) => (ready ||= String(b).includes('ready')));
+  const end = Date.now() + timeoutMs;
+  while (!ready) {
+    if (Date.now() > end || leader.exitCode !== null) {
+      await stop();
+      throw new Error(`bench: ${n} idle processes did not start within ${timeoutMs} ms`);
+    }
+    await sleep(100);
+  }
+  return { stop };
+}
+
+function groupOf(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return -1;
+  }
+}

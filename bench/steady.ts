@@ -1,7 +1,7 @@
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { BenchDaemon, benchDir, cpuSeconds, spawnWatched, writeCib } from './daemon.js';
-import { countProcs, fmt, sleep, startLoad, table } from './lib.js';
+import { BenchDaemon, benchDir, cpuSeconds, spawnWatched, startIdle, writeCib } from './daemon.js';
+import { countProcs, fmt, sleep, table } from './lib.js';
 
 /** A wrapper that does nothing (the steady-state benches have no deaths to report, or do not time them). */
 export function nullWrapper(dir: string): string {
@@ -23,7 +23,13 @@ export async function steadyBench(seconds = 60, watched = 100, machine = 5000) {
   const wrapper = nullWrapper(dir);
   const w = await spawnWatched(names.map((n) => n.trim()));
   const need = Math.max(0, machine - countProcs() - 4);
-  const load = need > 0 ? await startLoad(need) : null;
+  let load: Awaited<ReturnType<typeof startIdle>> | null = null;
+  try {
+    load = need > 0 ? await startIdle(need) : null;
+  } catch (err) {
+    w.stop();
+    throw err;
+  }
   const daemons = [
     { label: 'event (pidfd)', d: new BenchDaemon(['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--mode', 'event', '--interval', '1']) },
     { label: 'poll, --interval 1', d: new BenchDaemon(['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--mode', 'poll', '--interval', '1']) },
