@@ -37,7 +37,7 @@ export async function steadyBench(seconds = 60, watched = 100, machine = 5000) {
   const rows: (string | number)[][] = [];
   try {
     for (const { d } of daemons) await d.waitFor('all found', () => d.events('process-found').length >= watched);
-    await sleep(3000); // past start-up work (JIT, first GCs)
+    await sleep(10_000); // past start-up work (JIT, the first GCs of the memory reducer)
     const onMachine = countProcs();
     const before = daemons.map(({ d }) => cpuSeconds(d.pid));
     await sleep(seconds * 1000);

@@ -46,7 +46,7 @@ export interface MonitorOptions {
    * waits for a process. Without it: poll mode (the seed's semantics at `interval`).
    */
   exitWatcher?: ExitWatcher | null;
-  /** Event mode: seconds between cheap checks of the held pids' stat (default max(interval, 30): a pidfd already reports exits and zombies; this is the safety net). */
+  /** Event mode: seconds between cheap checks of the held pids' stat (default max(interval, 60): a pidfd already reports exits and zombies; this is the safety net). */
   safetyCheck?: number;
 }
 
@@ -115,7 +115,7 @@ export class Monitor {
     this.graceMs = Math.max(0, Math.round(o.grace * 1000));
     this.procRoot = o.procRoot ?? PROC_ROOT;
     this.scanner = new Scanner(this.procRoot, o.selfPid ?? process.pid);
-    this.safetyMs = Math.max(1, Math.round((o.safetyCheck ?? Math.max(o.interval, 30)) * 1000));
+    this.safetyMs = Math.max(1, Math.round((o.safetyCheck ?? Math.max(o.interval, 60)) * 1000));
     if (o.exitWatcher) this.useExitWatcher(o.exitWatcher);
   }
 
