@@ -48,7 +48,7 @@ export async function memoryBench(minutes = 10, watched = 1000) {
         fmt(end[i]!, 1),
         fmt(end[i]! - half[i]!, 1),
         fmt(Math.min(...secondHalf), 1) + ' – ' + fmt(Math.max(...secondHalf), 1),
-        `<= 80 MB, no growth (${end[i]! <= 80 ? 'met' : 'NOT met'})`,
+        `<= 80 MB (${end[i]! <= 80 ? 'met' : 'NOT met'}); growth: see the column before`,
         d.events('process-lost').length,
       ]);
     });
