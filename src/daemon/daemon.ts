@@ -103,7 +103,11 @@ export class Daemon {
     checkWrapper(o.wrapper);
     if (o.cib) this.applyCib(await this.readCib());
     this.startExitWatcher();
-    await this.control?.listen();
+    // A pending poll keeps the process alive: let go of the pidfds if starting fails from here on.
+    await this.control?.listen().catch(async (err) => {
+      await this.monitor.stop();
+      throw err;
+    });
     this.failover.attach();
     this.monitor.start();
     this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, ...(o.cib ? { cib: resolve(o.cib) } : {}) });
