@@ -145,11 +145,12 @@ export function rssMb(pid: number): number {
 }
 
 /**
- * `n` idle processes named `${prefix}${i} ` (children of this bench, not of procd), started by
- * one bash; `kill(i)` sends SIGKILL to one, `stop()` ends them all.
+ * Idle processes (`sleep`) whose cmdline starts with each name: children of this bench, not of
+ * procd. `restart(i)` kills one with SIGKILL and starts another of the same name; `stop()` ends all.
  */
-export async function spawnWatched(names: string[]): Promise<{ pids: number[]; procs: ChildProcess[]; stop: () => void }> {
-  const procs = names.map((n) => spawn('/bin/sleep', ['100000'], { argv0: n, stdio: 'ignore' }));
+export async function spawnWatched(names: string[]): Promise<{ pids: number[]; procs: ChildProcess[]; stop: () => void; restart: (i: number) => void }> {
+  const start = (n: string) => spawn('/bin/sleep', ['100000'], { argv0: n, stdio: 'ignore' });
+  const procs = names.map(start);
   const end = Date.now() + 60_000;
   for (const p of procs) {
     while (!readState(p.pid!).startsWith('S')) {
@@ -160,6 +161,10 @@ export async function spawnWatched(names: string[]): Promise<{ pids: number[]; p
   return {
     procs,
     pids: procs.map((p) => p.pid!),
+    restart: (i) => {
+      procs[i]!.kill('SIGKILL');
+      procs[i] = start(names[i]!);
+    },
     stop: () => {
       for (const p of procs) p.kill('SIGKILL');
     },
@@ -173,5 +178,50 @@ function readState(pid: number): string {
     return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
   } catch {
     return '';
+  }
+}
+
+/**
+ * `n` idle processes for "processes on the machine": one python3 posix_spawns them (fast even
+ * on a busy machine) in its own process group; `stop()` kills the group. Fails (and cleans up)
+ * when they do not all start within `timeoutMs`.
+ */
+export async function startIdle(n: number, tag = 'procd-bench-idle', timeoutMs = 300_000): Promise<{ stop: () => Promise<void> }> {
+  const py = `import os, sys, signal
+n, tag = int(sys.argv[1]), sys.argv[2]
+for i in range(n):
+    os.posix_spawn('/bin/sleep', [f'{tag}-{i}', '100000'], os.environ)
+print('ready', flush=True)
+signal.pause()`;
+  const leader = spawn('/usr/bin/python3', ['-c', py, String(n), tag], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const stop = async () => {
+    try {
+      process.kill(-leader.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    // The sleeps are orphans now: init reaps them; wait until they are gone.
+    const end = Date.now() + 60_000;
+    while (Date.now() < end && readdirSync('/proc').some((p) => /^\d+$/.test(p) && groupOf(Number(p)) === leader.pid)) await sleep(200);
+  };
+  let ready = false;
+  leader.stdout!.on('data', (b) => (ready ||= String(b).includes('ready')));
+  const end = Date.now() + timeoutMs;
+  while (!ready) {
+    if (Date.now() > end || leader.exitCode !== null) {
+      await stop();
+      throw new Error(`bench: ${n} idle processes did not start within ${timeoutMs} ms`);
+    }
+    await sleep(100);
+  }
+  return { stop };
+}
+
+function groupOf(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return -1;
   }
 }

@@ -21,7 +21,8 @@ export async function detectBench(kills = 200) {
   const only = process.env.PROCD_BENCH_MODES?.split(',');
   const configs: Config[] = [
     { label: 'event (pidfd)', args: ['--mode', 'event', '--interval', '1'], maxGapMs: 180 },
-    { label: 'poll, --interval 1', args: ['--mode', 'poll', '--interval', '1'], maxGapMs: 180 },
+    // Polling: pauses spread over a whole interval, so kills land at random phases of the poll.
+    { label: 'poll, --interval 1', args: ['--mode', 'poll', '--interval', '1'], maxGapMs: 1000 },
     { label: 'poll, --interval 0.1', args: ['--mode', 'poll', '--interval', '0.1'], maxGapMs: 180 },
   ].filter((c) => !only || only.some((o) => c.label.startsWith(o)));
   const rows: (string | number)[][] = [];
@@ -34,8 +35,8 @@ export async function detectBench(kills = 200) {
   const base = rows[0]!;
   for (const row of rows) row.push(row === base ? '1x' : fmt(Number(row[2]) / Number(base[2]), 0) + 'x');
   return table(
-    `Detection latency: kill -9 → wrapper start, ms (${kills} kills each; bar: event p99 <= 5 ms → ${eventP99 <= 5 ? 'met' : 'NOT met'})`,
-    ['mode', 'kills', 'p50', 'p99', 'max', 'lost line p50', 'lost line p99', 'missed', 'detected by', 'p50 vs event'],
+    `Detection latency: kill -9 → wrapper start, ms; "detected" = kill → the daemon's process-lost log line (1 ms resolution) (${kills} kills each; bar: event p99 <= 5 ms → ${eventP99 <= 5 ? 'met' : 'NOT met'})`,
+    ['mode', 'kills', 'p50', 'p99', 'max', 'detected p50', 'detected p99', 'missed', 'detected by', 'p50 vs event'],
     rows,
   );
 }
@@ -54,7 +55,8 @@ async function runOne(c: Config, kills: number) {
     if (l.event === 'process-found') watching.add(l.pid as number);
     if (l.event === 'process-lost') {
       watching.delete(l.pid as number);
-      lostSeen.set(l.pid as number, nowUs());
+      // pino's time: when the daemon logged the death (ms resolution), not when the bench read it.
+      lostSeen.set(l.pid as number, Date.parse(String(l.time)) * 1000);
     }
   };
   const killedAt = new Map<number, number>();

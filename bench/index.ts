@@ -1,5 +1,8 @@
 import { failoverBench } from './failover.js';
+import { churnBench } from './churn.js';
 import { detectBench } from './detect.js';
+import { memoryBench } from './memory.js';
+import { steadyBench } from './steady.js';
 import { scanBench } from './scan.js';
 import { journalBench, sseBench } from './journal.js';
 import { reportBench } from './report.js';
@@ -12,6 +15,9 @@ const benches: Record<string, () => Promise<unknown>> = {
   journal: () => journalBench(Number(process.env.PROCD_BENCH_EVENTS ?? 100_000)),
   sse: () => sseBench(Number(process.env.PROCD_BENCH_ROUNDS ?? 100)),
   report: () => reportBench((process.env.PROCD_BENCH_REPORT_SIZES ?? '10,100,1000').split(',').map(Number)),
+  cpu: () => steadyBench(Number(process.env.PROCD_BENCH_SECONDS ?? 60)),
+  churn: () => churnBench(Number(process.env.PROCD_BENCH_SECONDS ?? 60)),
+  memory: () => memoryBench(Number(process.env.PROCD_BENCH_MINUTES ?? 10)),
 };
 /** Run only when named (`npm run bench:failover`): they need root and a real cluster. */
 const onlyWhenNamed = new Set(['failover']);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventBus, nowUs } from '../events/index.js';
 import type { DetectedBy, LostReason } from '../events/index.js';
-import { isDeadState, readStat, Scanner, PROC_ROOT, type ExitWatcher, type ProcStat } from '../proc/index.js';
+import { isDeadState, readState, Scanner, PROC_ROOT, type ExitWatcher, type ProcState } from '../proc/index.js';
 import type { ProcessSpec, ResourceConfig } from './types.js';
 
 /**
@@ -46,7 +46,7 @@ export interface MonitorOptions {
    * waits for a process. Without it: poll mode (the seed's semantics at `interval`).
    */
   exitWatcher?: ExitWatcher | null;
-  /** Event mode: seconds between cheap checks of the held pids' stat (default max(interval, 5)). */
+  /** Event mode: seconds between cheap checks of the held pids' stat (default max(interval, 60): a pidfd already reports exits and zombies; this is the safety net). */
   safetyCheck?: number;
 }
 
@@ -65,7 +65,7 @@ interface ResourceState {
 }
 
 /** Why the process watched as (pid, starttime) counts as dead, or null when it is alive. */
-function judge(st: ProcStat | null, starttime: number | null): LostReason | null {
+function judge(st: ProcState | null, starttime: number | null): LostReason | null {
   if (st === null) return 'exited';
   if (st.starttime !== starttime) return 'pid-reused';
   if (st.state === 'Z') return 'zombie';
@@ -115,7 +115,7 @@ export class Monitor {
     this.graceMs = Math.max(0, Math.round(o.grace * 1000));
     this.procRoot = o.procRoot ?? PROC_ROOT;
     this.scanner = new Scanner(this.procRoot, o.selfPid ?? process.pid);
-    this.safetyMs = Math.max(1, Math.round((o.safetyCheck ?? Math.max(o.interval, 5)) * 1000));
+    this.safetyMs = Math.max(1, Math.round((o.safetyCheck ?? Math.max(o.interval, 60)) * 1000));
     if (o.exitWatcher) this.useExitWatcher(o.exitWatcher);
   }
 
@@ -288,7 +288,7 @@ export class Monitor {
    */
   checkWatched(all = true) {
     const now = nowUs();
-    const seen = new Map<number, ProcStat | null>();
+    const seen = new Map<number, ProcState | null>();
     let read = false;
     for (const r of this.resources.values()) {
       for (const s of r.specs) {
@@ -296,7 +296,7 @@ export class Monitor {
         if (!all && s.held) continue;
         let st = seen.get(s.pid);
         if (st === undefined) {
-          st = readStat(s.pid, this.procRoot);
+          st = readState(s.pid, this.procRoot);
           seen.set(s.pid, st);
           read = true;
         }
@@ -311,11 +311,11 @@ export class Monitor {
   /** Checks only the specs watching this pid. */
   checkPid(pid: number, detectedBy: DetectedBy = 'check') {
     const now = nowUs();
-    let st: ProcStat | null | undefined;
+    let st: ProcState | null | undefined;
     for (const r of this.resources.values()) {
       for (const s of r.specs) {
         if (s.state !== 'running' || s.pid !== pid) continue;
-        st ??= readStat(pid, this.procRoot);
+        st ??= readState(pid, this.procRoot);
         s.lastCheck = now;
         const reason = judge(st, s.starttime);
         if (reason) this.lose(r, s, reason, now, detectedBy);
@@ -327,7 +327,7 @@ export class Monitor {
   private exited(pid: number, starttime: number) {
     this.pidfdExits++;
     const now = nowUs();
-    const st = readStat(pid, this.procRoot);
+    const st = readState(pid, this.procRoot);
     for (const r of this.resources.values()) {
       for (const s of r.specs) {
         if (s.state !== 'running' || s.pid !== pid || s.starttime !== starttime) continue;

@@ -5,6 +5,8 @@ export interface Libc {
   pidfdOpen(pid: number): number;
   eventfd(initval: number, flags: number): number;
   poll(fds: Buffer, nfds: number, timeoutMs: number): number;
+  /** poll(2) run on a libuv pool thread; `done` runs on the main thread. `fds` must stay untouched meanwhile. */
+  pollAsync(fds: Buffer, nfds: number, timeoutMs: number, done: (err: unknown, result: number) => void): void;
   errno(): number;
 }
 
@@ -29,6 +31,7 @@ export function loadLibc(): Libc {
     pidfdOpen,
     eventfd: (v, flags) => eventfd(v, flags) as number,
     poll: (fds, n, t) => poll(fds, n, t) as number,
+    pollAsync: (fds, n, t, done) => poll.async(fds, n, t, done),
     errno: () => koffi.errno(),
   };
 }

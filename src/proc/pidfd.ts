@@ -1,12 +1,11 @@
-import { closeSync, writeSync } from 'node:fs';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import { loadLibc, type Libc } from './libc.js';
 import { PROC_ROOT, readStat } from './reader.js';
 import type { ProcStat } from './stat.js';
-import type { WorkerCommand, WorkerReport } from './pidfd-worker.js';
 
 const EFD_NONBLOCK = 0o4000;
 const EFD_CLOEXEC = 0o2000000;
+const POLLIN = 1;
 const ESRCH = 3;
 const ERRNO: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 12: 'ENOMEM', 22: 'EINVAL', 23: 'ENFILE', 24: 'EMFILE', 38: 'ENOSYS' };
 const errnoName = (e: number) => ERRNO[e] ?? `errno ${e}`;
@@ -25,15 +24,18 @@ export interface WatchResult {
 }
 
 interface Entry {
-  id: number;
   pid: number;
   starttime: number;
+  fd: number;
 }
 
 /**
- * Event-mode exit detection: each watched process is held by a pidfd (pidfd_open, Linux >= 5.3),
- * and ONE worker thread blocks in poll(2) over all of them plus a wake-up eventfd. An exit is
- * reported to the main thread the moment the kernel makes the pidfd readable.
+ * Event-mode exit detection: each watched process is held by a pidfd (pidfd_open, Linux >= 5.3)
+ * and ONE thread blocks in poll(2) over all of them plus a wake-up eventfd: koffi runs the call
+ * on a libuv pool thread (no second JavaScript isolate, no thread per process) and hands the
+ * result back to the main thread, which reports the readable pidfds (exited processes) and
+ * calls poll again. Adding or removing a process writes the eventfd so poll restarts with the
+ * new set; a pidfd is only closed while no poll is waiting on it.
  *
  * Adoption is race-free: the pidfd is opened first, then /proc/<pid>/stat is re-read; the caller
  * compares its starttime with the one it found, so a pid that was reused in between is never
@@ -42,37 +44,30 @@ interface Entry {
 export class ExitWatcher {
   /** Called on the main thread for each watched process whose pidfd became readable. */
   onExit: (pid: number, starttime: number) => void = () => {};
-  /** Called when the worker thread fails (pidfd events stop; the caller should fall back to polling). */
+  /** Called when poll fails (pidfd events stop; the caller should fall back to polling). */
   onError: (message: string) => void = () => {};
   /** Exits reported by the kernel through a pidfd since open(). */
   exits = 0;
+  /** poll(2) calls made (each wake-up or exit ends one). */
+  polls = 0;
 
   private readonly byKey = new Map<string, Entry>();
-  private readonly byId = new Map<number, Entry>();
-  private nextId = 1;
+  private inFlight = false;
+  private woken = false;
+  /** pidfds let go while a poll was waiting on them: closed when it returns. */
+  private toClose: number[] = [];
   private closed = false;
+  private closing: (() => void) | null = null;
   private readonly one = Buffer.alloc(8);
+  private readonly drain = Buffer.alloc(8);
 
   private constructor(
     private readonly libc: Libc,
-    private readonly worker: Worker,
-    private readonly port: MessagePort,
     private readonly wakeFd: number,
     private readonly procRoot: string,
   ) {
     this.one.writeBigUInt64LE(1n);
-    worker.on('message', (m: WorkerReport) => {
-      if ('error' in m) return this.onError(m.error);
-      for (const id of m.exited) {
-        const e = this.byId.get(id);
-        if (!e) continue; // unwatched meanwhile
-        this.forget(e);
-        this.exits++;
-        this.onExit(e.pid, e.starttime);
-      }
-    });
-    worker.on('error', (err) => this.onError(`pidfd worker failed: ${err.message}`));
-    worker.unref();
+    this.arm();
   }
 
   /**
@@ -82,7 +77,8 @@ export class ExitWatcher {
   static open(o: { procRoot?: string; env?: NodeJS.ProcessEnv } = {}): ExitWatcher | string {
     const env = o.env ?? process.env;
     const procRoot = o.procRoot ?? PROC_ROOT;
-    if (env[PIDFD_DISABLE_ENV] && env[PIDFD_DISABLE_ENV] !== '0' && env[PIDFD_DISABLE_ENV] !== 'false') return `pidfds disabled by ${PIDFD_DISABLE_ENV}=${env[PIDFD_DISABLE_ENV]} (test switch)`;
+    const off = env[PIDFD_DISABLE_ENV];
+    if (off && off !== '0' && off !== 'false') return `pidfds disabled by ${PIDFD_DISABLE_ENV}=${off} (test switch)`;
     if (procRoot !== PROC_ROOT) return `pidfds name pids of procd's own namespace, but processes are read from ${procRoot}`;
     let libc: Libc;
     try {
@@ -95,15 +91,7 @@ export class ExitWatcher {
     closeSync(probe);
     const wakeFd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd < 0) return `eventfd failed with ${errnoName(libc.errno())}`;
-    const { port1, port2 } = new MessageChannel();
-    let worker: Worker;
-    try {
-      worker = new Worker(new URL('./pidfd-worker.js', import.meta.url), { workerData: { wakeFd, port: port2 }, transferList: [port2], trackUnmanagedFds: false });
-    } catch (err) {
-      closeSync(wakeFd);
-      return `the pidfd worker thread failed to start: ${(err as Error).message}`;
-    }
-    return new ExitWatcher(libc, worker, port1, wakeFd, procRoot);
+    return new ExitWatcher(libc, wakeFd, procRoot);
   }
 
   /** How many processes are held by a pidfd. */
@@ -133,47 +121,105 @@ export class ExitWatcher {
       closeSync(fd);
       return { held: false, stat, why: stat === null ? 'gone' : 'pid reused' };
     }
-    const e: Entry = { id: this.nextId++, pid, starttime };
-    this.byKey.set(`${pid}:${starttime}`, e);
-    this.byId.set(e.id, e);
-    this.send({ op: 'add', id: e.id, fd });
+    this.byKey.set(`${pid}:${starttime}`, { pid, starttime, fd });
+    this.wake();
     return { held: true, stat };
   }
 
   /** Releases the pidfd of (pid, starttime), if held. */
   unwatch(pid: number, starttime: number) {
-    const e = this.byKey.get(`${pid}:${starttime}`);
+    const key = `${pid}:${starttime}`;
+    const e = this.byKey.get(key);
     if (!e) return;
-    this.forget(e);
-    this.send({ op: 'remove', id: e.id });
+    this.byKey.delete(key);
+    this.release(e.fd);
   }
 
-  /** Stops the worker (it closes every pidfd) and the wake-up descriptor. */
+  /** Ends the poll and closes every pidfd and the wake-up descriptor. */
   async close() {
     if (this.closed) return;
     this.closed = true;
-    this.send({ op: 'quit' }, true);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => void this.worker.terminate().then(() => resolve()), 2000);
-      this.worker.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-    this.port.close();
-    closeSync(this.wakeFd);
+    for (const e of this.byKey.values()) this.release(e.fd);
     this.byKey.clear();
-    this.byId.clear();
+    if (this.inFlight) {
+      this.wake();
+      await new Promise<void>((resolve) => (this.closing = resolve));
+    }
+    else this.finish();
   }
 
-  private forget(e: Entry) {
-    this.byKey.delete(`${e.pid}:${e.starttime}`);
-    this.byId.delete(e.id);
+  private release(fd: number) {
+    if (this.inFlight) {
+      this.toClose.push(fd);
+      this.wake();
+    } else closeSync(fd);
   }
 
-  private send(cmd: WorkerCommand, evenIfClosed = false) {
-    if (this.closed && !evenIfClosed) return;
-    this.port.postMessage(cmd);
+  /** Makes the waiting poll return (it then restarts over the current set). */
+  private wake() {
+    if (!this.inFlight) return;
+    if (this.woken) return;
+    this.woken = true;
     writeSync(this.wakeFd, this.one);
+  }
+
+  /** Starts one poll over the wake-up eventfd and every held pidfd. */
+  private arm() {
+    if (this.closed || this.inFlight) return;
+    const entries = [...this.byKey.values()];
+    const n = entries.length + 1;
+    const fds = Buffer.alloc(8 * n);
+    fds.writeInt32LE(this.wakeFd, 0);
+    fds.writeInt16LE(POLLIN, 4);
+    entries.forEach((e, i) => {
+      fds.writeInt32LE(e.fd, 8 * (i + 1));
+      fds.writeInt16LE(POLLIN, 8 * (i + 1) + 4);
+    });
+    this.inFlight = true;
+    this.polls++;
+    this.libc.pollAsync(fds, n, -1, (err, r) => this.polled(err, r, fds, entries));
+  }
+
+  private polled(err: unknown, r: number, fds: Buffer, entries: Entry[]) {
+    this.inFlight = false;
+    if (fds.readInt16LE(6) !== 0 || this.woken) {
+      try {
+        readSync(this.wakeFd, this.drain, 0, 8, null);
+      } catch {
+        /* EAGAIN: nothing to drain */
+      }
+      this.woken = false;
+    }
+    for (const fd of this.toClose.splice(0)) closeSync(fd);
+    if (this.closed) return this.finish();
+    if (err || r < 0) {
+      const why = err ? String((err as Error).message ?? err) : 'poll failed';
+      for (const e of this.byKey.values()) closeSync(e.fd);
+      this.byKey.clear();
+      this.closed = true;
+      this.finish();
+      this.onError(`pidfd poll failed: ${why}`);
+      return;
+    }
+    const exited: Entry[] = [];
+    entries.forEach((e, i) => {
+      if (fds.readInt16LE(8 * (i + 1) + 6) === 0) return;
+      const key = `${e.pid}:${e.starttime}`;
+      if (this.byKey.get(key) !== e) return; // let go meanwhile
+      this.byKey.delete(key);
+      closeSync(e.fd);
+      exited.push(e);
+    });
+    this.arm();
+    for (const e of exited) {
+      this.exits++;
+      this.onExit(e.pid, e.starttime);
+    }
+  }
+
+  private finish() {
+    closeSync(this.wakeFd);
+    this.closing?.();
+    this.closing = null;
   }
 }

@@ -72,3 +72,46 @@ export function readStat(pid: number, root: string = PROC_ROOT): ProcStat | null
   const buf = readProcFile(`${root}/${pid}/stat`);
   return buf === null ? null : parseStat(buf.toString('utf8'));
 }
+
+/** The two fields a liveness check needs from /proc/<pid>/stat. */
+export interface ProcState {
+  /** One letter, as in ProcStat.state. */
+  state: string;
+  /** Clock ticks after boot the process started: with the pid, its identity. */
+  starttime: number;
+}
+
+const stateBuf = Buffer.allocUnsafe(4096);
+
+/**
+ * State and starttime of a process, parsed in place from the bytes of /proc/<pid>/stat (after the
+ * LAST `)`, like parseStat) with no string or array built: what the monitor reads every
+ * interval for every watched pid. Null when the process is gone or the file is malformed.
+ */
+export function readState(pid: number, root: string = PROC_ROOT): ProcState | null {
+  let fd: number;
+  try {
+    fd = openSync(`${root}/${pid}/stat`, 'r');
+  } catch {
+    return null;
+  }
+  let n: number;
+  try {
+    n = readSync(fd, stateBuf, 0, stateBuf.length, 0);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+  let i = n - 1;
+  while (i >= 0 && stateBuf[i] !== 0x29) i--; // last ')'
+  if (i < 0 || i + 2 >= n) return null;
+  let p = i + 2; // field 3, the state
+  const state = String.fromCharCode(stateBuf[p]!);
+  for (let field = 3; field < 22 && p < n; p++) if (stateBuf[p] === 0x20) field++;
+  let starttime = 0;
+  const start = p;
+  for (; p < n && stateBuf[p]! >= 0x30 && stateBuf[p]! <= 0x39; p++) starttime = starttime * 10 + stateBuf[p]! - 0x30;
+  if (p === start) return null;
+  return { state, starttime };
+}
