@@ -1,9 +1,10 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { PROCD_BIN } from '../daemon/options.js';
 import { defineError, ERR_BAD_FLAG, errorLine } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
+import { makeDirs } from '../mkdirs.js';
 
 export const ERR_INSTALL = defineError('PROCD_INSTALL', (path: string, why: string) => `${path}: ${why}`, { exitCode: 1 });
 
@@ -24,7 +25,7 @@ function shQuote(s: string): string {
 export function installOcf(ocfRoot: string, provider: string, procdBin = PROCD_BIN): string[] {
   const dir = join(resolve(ocfRoot), 'resource.d', provider);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    makeDirs(dir, 0o755);
   } catch (e) {
     throw ERR_INSTALL(dir, `cannot create the folder: ${errorLine(e)}`);
   }

@@ -1,8 +1,9 @@
 import { connect } from 'node:net';
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { defineError, errorLine, ProcdError } from '../errors.js';
+import { makeDirs } from '../mkdirs.js';
 
 export const DEFAULT_SOCKET = '/run/procd/procd.sock';
 /** Largest request body the control socket reads; larger ones get 413 and the connection closes. */
@@ -78,7 +79,7 @@ export class ControlServer {
   async listen(): Promise<void> {
     const dir = dirname(this.path);
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeDirs(dir, 0o700);
     } catch (e) {
       throw ERR_SOCKET(this.path, `cannot create folder ${dir}: ${errorLine(e)}`);
     }

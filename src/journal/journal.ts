@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { errorLine } from '../errors.js';
 import type { EventKind, ProcdEvent } from '../events/index.js';
 import { INSERT, pruneStep, SCHEMA, toRow } from './rows.js';
+import { makeDirs } from '../mkdirs.js';
 
 export { DEFAULT_JOURNAL } from '../daemon/options.js';
 
@@ -494,7 +495,7 @@ export class Journal {
   private openMain(): boolean {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+        if (this.path !== ':memory:') makeDirs(dirname(this.path));
         const db = new Database(this.path, { timeout: 20 });
         try {
           db.pragma('journal_mode = WAL');

@@ -142,6 +142,10 @@ test('the socket folder is created when missing; one that cannot be created stop
   assert.equal(code, 2);
   assert.match(bad.stderr, new RegExp(`^procd: control socket ${file}/sub/procd.sock: cannot create folder ${file}/sub: .*\\n$`));
   assert.equal(bad.stderr.split('\n').length, 2, bad.stderr);
+  // Under /proc, Node's own recursive mkdir would spin forever; procd says no at once.
+  const proc = procd(['run', '--socket', '/proc/procd-nope/procd.sock']);
+  assert.equal(proc.code, 2);
+  assert.match(proc.stderr, /^procd: control socket \/proc\/procd-nope\/procd.sock: cannot create folder \/proc\/procd-nope: ENOENT/);
   const none = procd(['run', '--socket', '']);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /^procd: --socket: is "" and there is no --cib: nothing could ever be watched/);
