@@ -154,7 +154,9 @@ test('bad input answers 400 (or 404) with one clear message, never 500', async (
 
 test('the SSE stream delivers new events live and resumes after Last-Event-ID from the journal', async () => {
   const { d, p, base } = await start();
-  const it = openStream<{ kind: string; id: number; pid?: number }>({ url: base }, { kind: 'process-lost,failure-reported' });
+  // Resuming after the newest event: nothing is missed even if the kill is seen before the stream is up.
+  const newest = (await get(base, '/api/v1/events?order=desc&limit=1')).body.events[0].id;
+  const it = openStream<{ kind: string; id: number; pid?: number }>({ url: base }, { kind: 'process-lost,failure-reported' }, String(newest));
   const first = it.next();
   p.kill('SIGKILL');
   const a = (await first).value!;
