@@ -1,12 +1,18 @@
+import { failoverBench } from './failover.js';
+import { detectBench } from './detect.js';
 import { scanBench } from './scan.js';
 import { journalBench, sseBench } from './journal.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
 const benches: Record<string, () => Promise<unknown>> = {
   scan: () => scanBench((process.env.PROCD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)),
+  failover: () => failoverBench(),
+  latency: () => detectBench(Number(process.env.PROCD_BENCH_KILLS ?? 200)),
   journal: () => journalBench(Number(process.env.PROCD_BENCH_EVENTS ?? 100_000)),
   sse: () => sseBench(Number(process.env.PROCD_BENCH_ROUNDS ?? 100)),
 };
+/** Run only when named (`npm run bench:failover`): they need root and a real cluster. */
+const onlyWhenNamed = new Set(['failover']);
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) if (!benches[name]) {
@@ -14,4 +20,4 @@ for (const name of wanted) if (!benches[name]) {
   process.exit(2);
 }
 console.log(`procd benchmarks on ${(await import('node:os')).cpus().length} cores, node ${process.version}, ${new Date().toISOString()}\n`);
-for (const [name, run] of Object.entries(benches)) if (wanted.length === 0 || wanted.includes(name)) await run();
+for (const [name, run] of Object.entries(benches)) if (wanted.includes(name) || (wanted.length === 0 && !onlyWhenNamed.has(name))) await run();

@@ -4,7 +4,7 @@
 # Without root or apt-get it prints the exact install line and fails.
 set -eu
 
-PACKAGES="procps util-linux curl pacemaker corosync pacemaker-cli-utils resource-agents chromium fuse3 libfuse-dev"
+PACKAGES="procps util-linux curl pacemaker corosync pacemaker-cli-utils resource-agents chromium fuse3 libfuse-dev libxml2-utils python3"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { bumpFailCount, readCibConfig, readFailCount, resetFailCount } from '../cib/index.js';
+import { formatTable } from './table.js';
 
 interface CibArgs {
   cib: string;
@@ -10,6 +10,8 @@ interface CibArgs {
 }
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
+/** The CIB module, loaded by the handlers: other commands start without fast-xml-parser. */
+const cib = () => import('../cib/index.js');
 
 function common<T>(y: Argv<T>, needsResource: boolean) {
   return y
@@ -24,13 +26,12 @@ const list: CommandModule<object, CibArgs> = {
   describe: 'list the procdctl resources and the processes they name',
   builder: (y) => common(y, false) as unknown as Argv<CibArgs>,
   handler: async (a) => {
-    const cfg = await readCibConfig(a.cib);
+    const cfg = await (await cib()).readCibConfig(a.cib);
     if (a.json) return out(JSON.stringify({ format: cfg.format, nodes: cfg.nodes, resources: cfg.resources, warnings: cfg.warnings }, null, 2));
     for (const w of cfg.warnings) process.stderr.write(`procd: warning: ${w}\n`);
     const rows = [['RESOURCE', 'FAIL-RESOURCE', 'PROCESS', 'PREFIX']];
     for (const r of cfg.resources) for (const p of r.processes) rows.push([r.resource, r.failResource, p.name, p.prefix]);
-    const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) out(`${r[0]!.padEnd(w[0]!)}  ${r[1]!.padEnd(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]}`);
+    out(formatTable(rows));
   },
 };
 
@@ -39,7 +40,7 @@ const fail: CommandModule<object, CibArgs> = {
   describe: "bump a resource's fail-count on a node, as crm_resource --fail does (prints attribute=value)",
   builder: (y) => common(y, true) as unknown as Argv<CibArgs>,
   handler: async (a) => {
-    const r = await bumpFailCount(a.cib, { resource: a.resource!, node: a.node });
+    const r = await (await cib()).bumpFailCount(a.cib, { resource: a.resource!, node: a.node });
     if (a.json) return out(JSON.stringify({ resource: a.resource, node: a.node, ...r }));
     out(`${r.attribute}=${r.value}`);
   },
@@ -50,7 +51,7 @@ const failcount: CommandModule<object, CibArgs> = {
   describe: "print a resource's fail-count on a node (summed over operations, like crm_failcount -G)",
   builder: (y) => common(y, true) as unknown as Argv<CibArgs>,
   handler: async (a) => {
-    const n = await readFailCount(a.cib, { resource: a.resource!, node: a.node });
+    const n = await (await cib()).readFailCount(a.cib, { resource: a.resource!, node: a.node });
     out(a.json ? JSON.stringify({ resource: a.resource, node: a.node, failcount: n }) : String(n));
   },
 };
@@ -60,7 +61,7 @@ const reset: CommandModule<object, CibArgs> = {
   describe: "remove a resource's fail-count and last-failure on a node (like crm_failcount -D)",
   builder: (y) => common(y, true) as unknown as Argv<CibArgs>,
   handler: async (a) => {
-    const r = await resetFailCount(a.cib, { resource: a.resource!, node: a.node });
+    const r = await (await cib()).resetFailCount(a.cib, { resource: a.resource!, node: a.node });
     out(a.json ? JSON.stringify({ resource: a.resource, node: a.node, ...r }) : `removed ${r.removed} attribute(s)`);
   },
 };

@@ -1,6 +1,5 @@
-import psList from 'ps-list';
 import type { CommandModule } from 'yargs';
-import { readCmdline, readStat } from '../proc/index.js';
+import { readCmdline, readStat } from '../proc/reader.js';
 
 interface PsArgs {
   prefix?: string;
@@ -33,6 +32,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
       .example('$0 ps /usr/lib/postgresql', 'which process would proc_pg="/usr/lib/postgresql" watch?'),
   handler: async (a) => {
     // ps-list enumerates; the cmdline comes from /proc exactly as procd reads it (ps may mangle it).
+    const { default: psList } = await import('ps-list'); // loaded here: other commands start without it
     const procs = await psList({ all: true });
     const rows: Row[] = [];
     for (const p of procs) {

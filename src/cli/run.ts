@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_SOCKET } from '../daemon/control.js';
-import { Daemon, DEFAULT_WRAPPER } from '../daemon/daemon.js';
-import { LOG_LEVELS, type LogLevel } from '../daemon/log.js';
+import { DEFAULT_WRAPPER, LOG_LEVELS, MODES, type LogLevel, type Mode } from '../daemon/options.js';
 import { ERR_BAD_FLAG, errorLine } from '../errors.js';
 import { checkHttpOptions } from '../http/index.js';
 import { DEFAULT_JOURNAL, parseDurationMs } from '../journal/index.js';
@@ -16,6 +15,8 @@ export interface RunArgs {
   'wrapper-timeout': number;
   'log-level': LogLevel;
   socket: string;
+  mode: Mode;
+  'pidfd-disable'?: boolean;
   journal: string;
   'journal-max-age': string;
   'journal-max-rows': number;
@@ -33,6 +34,8 @@ export function runOptions<T>(y: Argv<T>) {
     .option('wrapper', { type: 'string', default: DEFAULT_WRAPPER, defaultDescription: 'ocf/procd-fail', describe: 'failure wrapper, run as WRAPPER --resource R --node N --reason REASON --pid PID' })
     .option('wrapper-timeout', { type: 'number', default: 30, describe: 'seconds before a hanging wrapper run is killed (3 tries with backoff)' })
     .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'control socket: JSON over HTTP on a 0600 Unix socket (folder created 0700); "" for none' })
+    .option('mode', { type: 'string', default: 'auto' as Mode, describe: 'exit detection (auto|event|poll): event (a pidfd per process, exits seen at once, no /proc scans while all are found), poll (read /proc every --interval), auto (event when pidfds work, else poll)' })
+    .option('pidfd-disable', { type: 'boolean', hidden: true, describe: 'test only: behave as if pidfds were unavailable (PROCD_PIDFD_DISABLE=1)' })
     .option('journal', { type: 'string', default: DEFAULT_JOURNAL, describe: 'event journal (SQLite, WAL); "" keeps events in memory only' })
     .option('journal-max-age', { type: 'string', default: '30d', describe: 'delete journal events older than this (30s, 10m, 2h, 7d); "" keeps them' })
     .option('journal-max-rows', { type: 'number', default: 1_000_000, describe: 'keep at most this many journal events; 0 keeps all' })
@@ -47,7 +50,9 @@ export function runOptions<T>(y: Argv<T>) {
       if (!Number.isFinite(grace) || grace < 0) throw ERR_BAD_FLAG('--grace', `must be a number of seconds >= 0, got ${a.grace}`);
       const t = a['wrapper-timeout'] as number;
       if (!Number.isFinite(t) || t <= 0) throw ERR_BAD_FLAG('--wrapper-timeout', `must be a number of seconds > 0, got ${a['wrapper-timeout']}`);
+      if (!(MODES as readonly unknown[]).includes(a.mode)) throw ERR_BAD_FLAG('--mode', `must be one of ${MODES.join(', ')}, got ${JSON.stringify(a.mode)}`);
       if (typeof a.node !== 'string' || a.node.trim() === '') throw ERR_BAD_FLAG('--node', 'must not be empty');
+      if (!a.cib && a.socket === '') throw ERR_BAD_FLAG('--socket', 'is "" and there is no --cib: nothing could ever be watched (give --cib, a socket path, or both)');
       const age = a['journal-max-age'] as string;
       if (age !== '' && parseDurationMs(age) === null) throw ERR_BAD_FLAG('--journal-max-age', `must be a duration like 30s, 10m, 2h or 7d, or "" to keep events, got ${JSON.stringify(age)}`);
       const rows = a['journal-max-rows'] as number;
@@ -61,6 +66,9 @@ export function runOptions<T>(y: Argv<T>) {
 
 /** Runs the daemon in the foreground until SIGTERM/SIGINT; SIGHUP re-reads the CIB. */
 export async function runDaemon(a: RunArgs): Promise<void> {
+  // yargs reads PROCD_PIDFD_DISABLE as this hidden flag; the pidfd code looks at the variable.
+  if (a['pidfd-disable']) process.env.PROCD_PIDFD_DISABLE = '1';
+  const { Daemon } = await import('../daemon/daemon.js'); // loaded here: other commands start without it
   const daemon = new Daemon({
     cib: a.cib,
     node: a.node,
@@ -70,6 +78,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     wrapperTimeout: a['wrapper-timeout'],
     logLevel: a['log-level'],
     socket: a.socket,
+    mode: a.mode,
     journal: a.journal,
     journalMaxAgeMs: a['journal-max-age'] ? parseDurationMs(a['journal-max-age'])! : 0,
     journalMaxRows: a['journal-max-rows'],

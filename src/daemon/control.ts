@@ -17,6 +17,8 @@ export interface ControlRequest {
   /** Path without the query string. */
   path: string;
   query: URLSearchParams;
+  /** Values of the route's `:name` segments, URL-decoded. */
+  params: Record<string, string>;
   /** Parsed JSON body (undefined when there was none). */
   body: unknown;
 }
@@ -44,10 +46,33 @@ export class ControlServer {
     this.path = path;
   }
 
-  /** Registers `METHOD /path` (exact path match). */
+  /** Registers `METHOD /path`; a segment written `:name` matches any one segment and lands in `params.name`. */
   route(method: string, path: string, handler: ControlHandler): this {
     this.routes.set(`${method.toUpperCase()} ${path}`, handler);
     return this;
+  }
+
+  /** The handler for a method and path, with the path's `:name` values; `allowed` lists the methods of a path that matched. */
+  private match(method: string, path: string) {
+    const segs = path.split('/');
+    const allowed: string[] = [];
+    for (const [key, handler] of this.routes) {
+      const [m, pattern] = key.split(' ') as [string, string];
+      const want = pattern.split('/');
+      if (want.length !== segs.length) continue;
+      const params: Record<string, string> = {};
+      const fits = want.every((w, i) => {
+        const seg = segs[i]!;
+        if (!w.startsWith(':')) return w === seg;
+        if (seg === '') return false;
+        params[w.slice(1)] = decodeSegment(seg);
+        return true;
+      });
+      if (!fits) continue;
+      if (m === method) return { handler, params, allowed };
+      allowed.push(m);
+    }
+    return { handler: null, params: {}, allowed };
   }
 
   async listen(): Promise<void> {
@@ -110,20 +135,27 @@ export class ControlServer {
     };
     try {
       const url = new URL(req.url ?? '/', 'http://procd');
-      const handler = this.routes.get(`${req.method} ${url.pathname}`);
+      const { handler, params, allowed } = this.match(req.method ?? '', url.pathname);
       if (!handler) {
-        const known = [...this.routes.keys()].filter((k) => k.endsWith(` ${url.pathname}`));
-        if (known.length) throw new ProcdError('PROCD_METHOD', `${req.method} is not allowed on ${url.pathname} (allowed: ${known.map((k) => k.split(' ')[0]).join(', ')})`, { statusCode: 405 });
+        if (allowed.length) throw new ProcdError('PROCD_METHOD', `${req.method} is not allowed on ${url.pathname} (allowed: ${allowed.join(', ')})`, { statusCode: 405 });
         throw ERR_NOT_FOUND(`unknown operation ${req.method} ${url.pathname}; known: ${[...this.routes.keys()].join(', ')}`);
       }
       const body = await readJson(req);
-      const reply = await handler({ method: req.method!, path: url.pathname, query: url.searchParams, body });
+      const reply = await handler({ method: req.method!, path: url.pathname, query: url.searchParams, params, body });
       send(reply.status ?? 200, reply.body, reply.type);
     } catch (e) {
       const status = e instanceof ProcdError && e.statusCode < 500 ? e.statusCode : 500;
       if (!res.headersSent) send(status, { error: errorLine(e), code: e instanceof ProcdError ? e.code : 'PROCD_INTERNAL' });
       if (status === 413) req.socket.destroy();
     }
+  }
+}
+
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw ERR_BAD_REQUEST(`malformed percent-encoding in path segment ${JSON.stringify(seg)}`);
   }
 }
 

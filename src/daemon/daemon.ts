@@ -8,9 +8,11 @@ import { Failover } from '../failover/index.js';
 import { HttpApi } from '../http/index.js';
 import { Journal } from '../journal/index.js';
 import { Monitor } from '../monitor/index.js';
-import { PACKAGE_ROOT } from '../version.js';
+import { ExitWatcher } from '../proc/index.js';
 import { ControlServer } from './control.js';
 import { createLogger, logEvent, type LogLevel } from './log.js';
+import { addResourceRoutes } from './resources.js';
+import { PROCD_BIN, type Mode } from './options.js';
 
 export const ERR_WRAPPER = defineError('PROCD_WRAPPER', (path: string, why: string) => `wrapper ${path}: ${why}`, { exitCode: 2 });
 export const ERR_UNKNOWN_NODE = defineError(
@@ -19,8 +21,9 @@ export const ERR_UNKNOWN_NODE = defineError(
   { exitCode: 2 },
 );
 
-export const DEFAULT_WRAPPER = resolve(PACKAGE_ROOT, 'ocf/procd-fail');
-export const PROCD_BIN = resolve(PACKAGE_ROOT, 'bin/procd');
+export const ERR_NO_PIDFD = defineError('PROCD_NO_PIDFD', (why: string) => `--mode event: pidfds are unavailable: ${why}; use --mode auto or poll`, { exitCode: 2 });
+
+export { DEFAULT_WRAPPER, MODES, PROCD_BIN, type Mode } from './options.js';
 
 export interface DaemonOptions {
   cib?: string;
@@ -35,6 +38,8 @@ export interface DaemonOptions {
   retryBackoffMs?: number;
   /** Control socket path (JSON over HTTP on a 0600 Unix socket); none when empty or unset. */
   socket?: string;
+  /** Exit detection: auto (default), event (pidfd), poll. */
+  mode?: Mode;
   /** Event journal (SQLite file); in memory when empty or unset. */
   journal?: string;
   journalMaxAgeMs?: number;
@@ -109,6 +114,7 @@ export class Daemon {
     this.control?.route('GET', '/v1/health', () => ({
       body: { status: 'ok', pid: process.pid, node: o.node, uptimeSeconds: (Date.now() - this.startedAt) / 1000, resources: this.monitor.status().length, watchedPids: this.monitor.watchedPids().length },
     }));
+    if (this.control) addResourceRoutes(this.control, this.monitor);
   }
 
   /** Reads the CIB (if any), checks the wrapper and the node, and starts watching. */
@@ -116,13 +122,22 @@ export class Daemon {
     const o = this.options;
     checkWrapper(o.wrapper);
     if (o.cib) this.applyCib(await this.readCib());
+    this.startExitWatcher();
     this.journal.open();
-    await this.control?.listen();
-    await this.http?.listen();
+    try {
+      await this.http?.listen();
+      await this.control?.listen();
+    } catch (err) {
+      // Nothing may keep a daemon that failed to start alive (a listening server, the writer).
+      await this.http?.close().catch(() => {});
+      await this.monitor.stop();
+      await this.journal.close();
+      throw err;
+    }
     this.failover.attach();
     this.monitor.start();
-    this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: 'poll', ...(o.cib ? { cib: resolve(o.cib) } : {}) });
-    if (this.monitor.status().length === 0) this.log.warn('nothing is watched: no procdctl resource is configured');
+    this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, ...(o.cib ? { cib: resolve(o.cib) } : {}) });
+    if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
   }
 
   /** SIGHUP: re-reads the CIB; added and removed specs apply, unchanged ones keep their state. A bad CIB keeps the old config. */
@@ -141,7 +156,7 @@ export class Daemon {
   async stop(signal?: string, drainMs = 10_000) {
     if (this.stopping) return;
     this.stopping = true;
-    this.monitor.stop();
+    await this.monitor.stop();
     await this.control?.close();
     const drained = await Promise.race([this.failover.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref())]);
     if (!drained) {
@@ -152,6 +167,20 @@ export class Daemon {
     this.bus.emit({ kind: 'daemon-stopped', node: this.options.node, ...(signal ? { signal } : {}) });
     await this.http?.close();
     await this.journal.close();
+  }
+
+  /** --mode: holds watched processes by pidfds (event), or says once why it polls (auto), or refuses (event). */
+  private startExitWatcher() {
+    const mode = this.options.mode ?? 'auto';
+    this.monitor.onFallback = (why) => this.log.warn({ mode: 'poll' }, `exit detection falls back to polling every ${this.options.interval}s: ${why}`);
+    if (mode === 'poll') return;
+    const w = ExitWatcher.open({ procRoot: this.options.procRoot });
+    if (typeof w === 'string') {
+      if (mode === 'event') throw ERR_NO_PIDFD(w);
+      this.log.warn({ mode: 'poll' }, `--mode auto: pidfds are unavailable, polling every ${this.options.interval}s: ${w}`);
+      return;
+    }
+    this.monitor.useExitWatcher(w);
   }
 
   private async readCib(): Promise<CibConfig> {

@@ -1,8 +1,8 @@
 import { pino, type Logger } from 'pino';
 import type { ProcdEvent } from '../events/index.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import type { LogLevel } from './options.js';
+export { LOG_LEVELS, type LogLevel } from './options.js';
 
 /**
  * JSON lines on stdout, written synchronously so nothing is lost when the daemon exits. No

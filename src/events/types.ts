@@ -13,6 +13,9 @@ export type LostReason =
   /** No process matched the prefix within the grace period. */
   | 'missing';
 
+/** How a death was seen: a pidfd became readable (event mode), a check of the watched pid's stat, or a discovery scan. */
+export type DetectedBy = 'pidfd' | 'check' | 'scan';
+
 interface Base {
   /** Wall-clock time in microseconds since the epoch. */
   time: number;
@@ -41,6 +44,8 @@ export interface ProcessLost extends Base {
   /** 0 when reason is `missing`. */
   pid: number;
   reason: LostReason;
+  /** How it was seen (absent from events written before event mode existed). */
+  detectedBy?: DetectedBy;
   /** Shared by every event of this one failure: detection, wrapper attempts, fail-count. */
   failureId: string;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventBus, nowUs } from '../events/index.js';
-import type { LostReason } from '../events/index.js';
-import { isDeadState, readStat, Scanner, PROC_ROOT, type ProcStat } from '../proc/index.js';
+import type { DetectedBy, LostReason } from '../events/index.js';
+import { isDeadState, readStat, Scanner, PROC_ROOT, type ExitWatcher, type ProcStat } from '../proc/index.js';
 import type { ProcessSpec, ResourceConfig } from './types.js';
 
 /**
@@ -41,10 +41,22 @@ export interface MonitorOptions {
   grace: number;
   procRoot?: string;
   selfPid?: number;
+  /**
+   * Event mode: exits come from this pidfd watcher at once; /proc is scanned only while a spec
+   * waits for a process. Without it: poll mode (the seed's semantics at `interval`).
+   */
+  exitWatcher?: ExitWatcher | null;
+  /** Event mode: seconds between cheap checks of the held pids' stat (default max(interval, 5)). */
+  safetyCheck?: number;
 }
+
+/** event: pidfds report exits; poll: the watched pids' stat is read every interval. */
+export type DetectionMode = 'event' | 'poll';
 
 interface SpecState extends ProcessStatus {
   armedAtMs: number;
+  /** Event mode: a pidfd holds (pid, starttime). */
+  held: boolean;
 }
 
 interface ResourceState {
@@ -82,10 +94,20 @@ export class Monitor {
   private readonly procRoot: string;
   private resources = new Map<string, ResourceState>();
   private timer: NodeJS.Timeout | null = null;
+  private timerDue = 0;
   private running = false;
+  private watcher: ExitWatcher | null = null;
+  private readonly safetyMs: number;
+  private lastSafetyMs = 0;
   /** Duration of the last discovery scan in milliseconds, and how many ran. */
   lastScanMs = 0;
   scans = 0;
+  /** Passes over the watched pids' stat (poll mode: every tick; event mode: the periodic cheap check). */
+  checks = 0;
+  /** Deaths first seen through a pidfd (event mode). */
+  pidfdExits = 0;
+  /** Called once when the pidfd watcher fails and the monitor falls back to polling. */
+  onFallback: (why: string) => void = () => {};
 
   constructor(o: MonitorOptions) {
     this.bus = o.bus;
@@ -93,6 +115,31 @@ export class Monitor {
     this.graceMs = Math.max(0, Math.round(o.grace * 1000));
     this.procRoot = o.procRoot ?? PROC_ROOT;
     this.scanner = new Scanner(this.procRoot, o.selfPid ?? process.pid);
+    this.safetyMs = Math.max(1, Math.round((o.safetyCheck ?? Math.max(o.interval, 5)) * 1000));
+    if (o.exitWatcher) this.useExitWatcher(o.exitWatcher);
+  }
+
+  get mode(): DetectionMode {
+    return this.watcher ? 'event' : 'poll';
+  }
+
+  /** Switches to event mode: every live watched process gets held by a pidfd. */
+  useExitWatcher(w: ExitWatcher) {
+    this.watcher = w;
+    w.onExit = (pid, starttime) => this.exited(pid, starttime);
+    w.onError = (why) => this.fallBack(why);
+    for (const r of this.resources.values()) for (const s of r.specs) if (s.state === 'running') this.hold(r, s);
+  }
+
+  /** Drops the pidfd watcher (it failed): back to polling at `interval`. */
+  private fallBack(why: string) {
+    const w = this.watcher;
+    if (!w) return;
+    this.watcher = null;
+    for (const r of this.resources.values()) for (const s of r.specs) s.held = false;
+    void w.close().catch(() => {});
+    this.onFallback(why);
+    this.schedule();
   }
 
   /** Adds or replaces one resource. Same specs again: a no-op that keeps the live state. Returns whether anything changed. */
@@ -107,16 +154,23 @@ export class Monitor {
       const kept = cur?.specs.find((s) => s.name === p.name && s.prefix === p.prefix);
       return kept ?? this.newSpec(p, now);
     });
+    if (cur) for (const s of cur.specs) if (!specs.includes(s)) this.release(s);
     if (cur) this.bus.emit({ kind: 'resource-removed', resource: config.resource });
     this.resources.set(config.resource, { config: { ...config, processes: config.processes.map((p) => ({ ...p })) }, specs });
     this.bus.emit({ kind: 'resource-added', resource: config.resource, failResource: config.failResource, processes: config.processes, source: config.source });
-    if (this.running) this.discover();
+    if (this.running) {
+      this.discover();
+      this.schedule();
+    }
     return true;
   }
 
   /** Removes a resource; returns false when it was not there. */
   remove(resource: string): boolean {
-    if (!this.resources.delete(resource)) return false;
+    const r = this.resources.get(resource);
+    if (!r) return false;
+    this.resources.delete(resource);
+    for (const s of r.specs) this.release(s);
     this.bus.emit({ kind: 'resource-removed', resource });
     return true;
   }
@@ -157,7 +211,7 @@ export class Monitor {
         resource: r.config.resource,
         failResource: r.config.failResource,
         source: r.config.source,
-        processes: r.specs.map(({ armedAtMs: _a, ...s }) => ({ ...s })),
+        processes: r.specs.map(({ armedAtMs: _a, held: _h, ...s }) => ({ ...s })),
       });
     }
     return out;
@@ -176,47 +230,86 @@ export class Monitor {
     this.tick();
   }
 
-  stop() {
+  /** Stops the loop and closes the pidfd watcher (its worker thread and every pidfd). */
+  async stop() {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    const w = this.watcher;
+    this.watcher = null;
+    if (w) {
+      w.onExit = () => {};
+      await w.close();
+    }
   }
 
-  /** One check cycle: the watched pids, then discovery for specs without a live process. */
+  /**
+   * One check cycle. Poll mode: every watched pid's stat, then discovery for specs without a
+   * live process. Event mode: only the pids no pidfd holds (and all of them every `safetyCheck`),
+   * then discovery only if some spec waits; with every spec held it reads nothing.
+   */
   tick() {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     try {
-      this.checkWatched();
+      if (!this.watcher) this.checkWatched();
+      else {
+        const nowMs = performance.now();
+        const all = nowMs - this.lastSafetyMs >= this.safetyMs - 1;
+        if (all) this.lastSafetyMs = nowMs;
+        this.checkWatched(all);
+      }
       this.discover();
     } finally {
-      if (this.running) {
-        this.timer = setTimeout(() => this.tick(), this.intervalMs);
-      }
+      this.schedule();
     }
   }
 
-  /** Checks every watched pid's stat: gone, Z/X, or a new starttime is a death, reported once. */
-  checkWatched() {
+  /** Plans the next tick: at `interval`, or in event mode with nothing to look for, at the next cheap check. */
+  private schedule() {
+    if (!this.running) return;
+    let delay = this.intervalMs;
+    if (this.watcher && !this.needsDiscovery() && !this.hasUnheld()) delay = Math.max(1, this.safetyMs - (performance.now() - this.lastSafetyMs));
+    const due = performance.now() + delay;
+    if (this.timer && this.timerDue <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => this.tick(), delay);
+  }
+
+  private hasUnheld(): boolean {
+    for (const r of this.resources.values()) for (const s of r.specs) if (s.state === 'running' && !s.held) return true;
+    return false;
+  }
+
+  /**
+   * Checks watched pids' stat: gone, Z/X, or a new starttime is a death, reported once.
+   * `all` false (event mode between cheap checks): only the pids no pidfd holds.
+   */
+  checkWatched(all = true) {
     const now = nowUs();
     const seen = new Map<number, ProcStat | null>();
+    let read = false;
     for (const r of this.resources.values()) {
       for (const s of r.specs) {
         if (s.state !== 'running' || s.pid === null) continue;
+        if (!all && s.held) continue;
         let st = seen.get(s.pid);
         if (st === undefined) {
           st = readStat(s.pid, this.procRoot);
           seen.set(s.pid, st);
+          read = true;
         }
         s.lastCheck = now;
         const reason = judge(st, s.starttime);
-        if (reason) this.lose(r, s, reason, now);
+        if (reason) this.lose(r, s, reason, now, 'check');
       }
     }
+    if (read) this.checks++;
   }
 
-  /** Checks only the specs watching this pid (the event-mode exit watcher calls this at once). */
-  checkPid(pid: number) {
+  /** Checks only the specs watching this pid. */
+  checkPid(pid: number, detectedBy: DetectedBy = 'check') {
     const now = nowUs();
     let st: ProcStat | null | undefined;
     for (const r of this.resources.values()) {
@@ -225,9 +318,48 @@ export class Monitor {
         st ??= readStat(pid, this.procRoot);
         s.lastCheck = now;
         const reason = judge(st, s.starttime);
-        if (reason) this.lose(r, s, reason, now);
+        if (reason) this.lose(r, s, reason, now, detectedBy);
       }
     }
+  }
+
+  /** A pidfd became readable: (pid, starttime) exited. Confirmed by its stat, reported at once. */
+  private exited(pid: number, starttime: number) {
+    this.pidfdExits++;
+    const now = nowUs();
+    const st = readStat(pid, this.procRoot);
+    for (const r of this.resources.values()) {
+      for (const s of r.specs) {
+        if (s.state !== 'running' || s.pid !== pid || s.starttime !== starttime) continue;
+        s.held = false;
+        s.lastCheck = now;
+        // A readable pidfd means the process has exited; the stat only tells how (gone, zombie, pid reused).
+        this.lose(r, s, judge(st, starttime) ?? 'exited', now, 'pidfd');
+      }
+    }
+    this.schedule();
+  }
+
+  /** Event mode: holds a newly found process by a pidfd and confirms it is still the one found. */
+  private hold(r: ResourceState, s: SpecState): boolean {
+    if (!this.watcher || s.pid === null || s.starttime === null) return true;
+    const w = this.watcher.watch(s.pid, s.starttime);
+    s.held = w.held;
+    const reason = judge(w.stat, s.starttime);
+    if (reason) {
+      this.lose(r, s, reason, nowUs(), 'check');
+      return false;
+    }
+    return true;
+  }
+
+  /** Lets go of a spec's pidfd unless another spec watches the same process. */
+  private release(s: SpecState) {
+    if (!s.held || s.pid === null || s.starttime === null) return;
+    s.held = false;
+    if (!this.watcher) return;
+    for (const r of this.resources.values()) for (const o of r.specs) if (o !== s && o.held && o.pid === s.pid && o.starttime === s.starttime) return;
+    this.watcher.unwatch(s.pid, s.starttime);
   }
 
   /** True while some spec has no live watched process (discovery scans are needed). */
@@ -251,20 +383,22 @@ export class Monitor {
       s.lastCheck = now;
       const c = found.get(s.prefix)?.[0];
       if (c) {
-        Object.assign(s, { state: 'running', pid: c.pid, starttime: c.starttime, cmdline: c.cmdline, since: now });
+        Object.assign(s, { state: 'running', pid: c.pid, starttime: c.starttime, cmdline: c.cmdline, since: now, held: false });
         this.bus.emit({ kind: 'process-found', resource: r.config.resource, process: s.name, prefix: s.prefix, pid: c.pid, starttime: c.starttime, cmdline: c.cmdline });
+        this.hold(r, s);
       } else if (s.state === 'pending' && nowMs - s.armedAtMs >= this.graceMs) {
-        this.lose(r, s, 'missing', now);
+        this.lose(r, s, 'missing', now, 'scan');
       }
     }
   }
 
   private newSpec(p: ProcessSpec, now: number): SpecState {
-    return { name: p.name, prefix: p.prefix, state: 'pending', pid: null, starttime: null, cmdline: null, since: now, lastCheck: null, failures: 0, armedAtMs: performance.now() };
+    return { name: p.name, prefix: p.prefix, state: 'pending', pid: null, starttime: null, cmdline: null, since: now, lastCheck: null, failures: 0, armedAtMs: performance.now(), held: false };
   }
 
-  private lose(r: ResourceState, s: SpecState, reason: LostReason, now: number) {
+  private lose(r: ResourceState, s: SpecState, reason: LostReason, now: number, detectedBy: DetectedBy) {
     const pid = s.pid ?? 0;
+    this.release(s);
     s.failures++;
     Object.assign(s, { state: reason === 'missing' ? 'missing' : 'lost', pid: null, starttime: null, cmdline: null, since: now, armedAtMs: performance.now() });
     this.bus.emit({
@@ -275,6 +409,7 @@ export class Monitor {
       prefix: s.prefix,
       pid,
       reason,
+      detectedBy,
       failureId: randomUUID(),
     });
   }

@@ -8,7 +8,7 @@ afterEach(killAll);
 test('--help works on procd and on every command, and names every flag', () => {
   const top = procd(['--help']);
   assert.equal(top.code, 0);
-  for (const cmd of ['run', 'cib', 'ps']) assert.match(top.stdout, new RegExp(`procd ${cmd}`));
+  for (const cmd of ['run', 'status', 'ctl', 'cib', 'ps', 'install-ocf']) assert.match(top.stdout, new RegExp(`procd ${cmd}`));
   const run = procd(['run', '--help']);
   assert.equal(run.code, 0);
   for (const flag of ['--cib', '--node', '--interval', '--grace', '--wrapper', '--wrapper-timeout', '--log-level']) assert.ok(run.stdout.includes(flag), flag);
@@ -18,6 +18,16 @@ test('--help works on procd and on every command, and names every flag', () => {
     assert.match(r.stdout, /--cib/);
   }
   assert.equal(procd(['ps', '--help']).code, 0);
+  for (const [args, flags] of [
+    [['status'], ['--socket', '--resource', '--json']],
+    [['ctl', 'add'], ['--socket', '--resource', '--proc', '--fail-resource']],
+    [['ctl', 'remove'], ['--socket', '--resource']],
+    [['install-ocf'], ['--provider', '--ocf-root']],
+  ] as const) {
+    const r = procd([...args, '--help']);
+    assert.equal(r.code, 0, `${args.join(' ')} --help: ${r.stderr}`);
+    for (const f of flags) assert.ok(r.stdout.includes(f), `${args.join(' ')} --help names ${f}`);
+  }
 });
 
 test('no command, or an unknown one: one line and exit 2', () => {

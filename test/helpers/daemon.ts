@@ -26,13 +26,15 @@ export class DaemonProc {
   /** The control socket (a fresh temp path unless the args name one). */
   readonly socket: string;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+  /** `launcher` runs procd through another command (e.g. ['unshare', '--pid', '--fork', '--mount-proc']). */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, launcher: string[] = []) {
     const i = args.indexOf('--socket');
     this.socket = i >= 0 ? args[i + 1]! : join(mkdtempSync(join(tmpdir(), 'procd-sock-')), 'procd.sock');
     if (i < 0) args = [...args, '--socket', this.socket];
     // Never the system journal: a fresh temp file unless the args name one.
     if (!args.includes('--journal')) args = [...args, '--journal', join(mkdtempSync(join(tmpdir(), 'procd-journal-')), 'journal.db')];
-    this.child = spawn(PROCD, ['run', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...launcher, PROCD, 'run', ...args];
+    this.child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     createInterface({ input: this.child.stdout! }).on('line', (l) => {
       try {
         this.lines.push(JSON.parse(l));

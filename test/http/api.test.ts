@@ -180,10 +180,10 @@ test('the SSE stream delivers new events live and resumes after Last-Event-ID fr
 });
 
 test('a non-loopback address needs --http-token; with it, requests without the bearer token get 401', async () => {
-  const refused = procd(['run', '--node', 'node1', '--journal', '', '--socket', '', '--http', '0.0.0.0:0']);
+  const refused = procd(['run', '--node', 'node1', '--journal', '', '--socket', join(tempDir('http'), 's.sock'), '--http', '0.0.0.0:0']);
   assert.equal(refused.code, 2);
   assert.equal(refused.stderr.trim(), 'procd: --http: 0.0.0.0:0 is not a loopback address: set --http-token (clients send Authorization: Bearer TOKEN) or listen on 127.0.0.1');
-  const bad = procd(['run', '--node', 'node1', '--journal', '', '--socket', '', '--http', 'localhost']);
+  const bad = procd(['run', '--node', 'node1', '--journal', '', '--socket', join(tempDir('http'), 's.sock'), '--http', 'localhost']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--http: "localhost" is not HOST:PORT/);
 
@@ -210,7 +210,7 @@ test('--journal "" keeps events in memory and still serves them; a busy --http p
   assert.deepEqual(r.body.events.map((e: { kind: string }) => e.kind), ['daemon-started']);
   assert.equal((await get(`http://${addr}`, '/healthz')).body.journal.path, ':memory:');
 
-  const busy = procd(['run', '--node', 'node1', '--journal', '', '--socket', '', '--http', addr]);
+  const busy = procd(['run', '--node', 'node1', '--journal', '', '--socket', join(tempDir('http'), 's.sock'), '--http', addr]);
   assert.equal(busy.code, 2);
   assert.match(busy.stderr.trim(), new RegExp(`^procd: --http ${addr.replace(/[.[\]]/g, '\\$&')}: listen EADDRINUSE`));
   assert.equal(busy.stderr.trim().split('\n').length, 1);

@@ -1,0 +1,115 @@
+import { afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { ExitWatcher, PIDFD_DISABLE_ENV, readStat } from '../../src/proc/index.js';
+import { killAll, procState, sleep, spawnNamed, spawnTracked, uniqueName, waitFor } from '../helpers/procs.js';
+
+const watchers: ExitWatcher[] = [];
+afterEach(async () => {
+  killAll();
+  await Promise.all(watchers.splice(0).map((w) => w.close()));
+});
+
+function open(): ExitWatcher {
+  const w = ExitWatcher.open({ env: {} });
+  if (typeof w === 'string') throw new Error(`pidfds are unavailable on this machine: ${w}`);
+  watchers.push(w);
+  return w;
+}
+
+const threads = () => readdirSync('/proc/self/task').length;
+const fds = () => readdirSync('/proc/self/fd').length;
+
+/** A process that is not ours: bash starts it in the background and exits, so init adopts it. */
+async function spawnOrphan(name: string): Promise<number> {
+  const sh = spawnTracked('/bin/bash', ['-c', '(exec -a "$1" sleep 100000) & echo $!', 'orphan', name], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  sh.stdout!.on('data', (d) => (out += d));
+  await new Promise((r) => sh.on('exit', r));
+  return Number(out.trim());
+}
+
+test('kill -9 of a process that is not our child is reported at once with its (pid, starttime)', async () => {
+  const w = open();
+  const exits: [number, number][] = [];
+  w.onExit = (pid, st) => exits.push([pid, st]);
+  const pid = await spawnOrphan(uniqueName('orphan'));
+  try {
+    const st = readStat(pid)!;
+    assert.notEqual(st.ppid, process.pid);
+    const r = w.watch(pid, st.starttime);
+    assert.equal(r.held, true);
+    assert.equal(r.stat?.starttime, st.starttime);
+    assert.equal(w.size, 1);
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the pidfd exit', () => exits.length > 0);
+    assert.deepEqual(exits, [[pid, st.starttime]]);
+    assert.equal(w.size, 0);
+    assert.equal(w.exits, 1);
+  } finally {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+test('one worker thread serves 200 pidfds; close() releases every descriptor', async () => {
+  const before = { threads: threads(), fds: fds() };
+  const w = open();
+  const afterOpen = threads();
+  assert.ok(afterOpen - before.threads <= 2, `open() added ${afterOpen - before.threads} threads`);
+  const exits: number[] = [];
+  w.onExit = (pid) => exits.push(pid);
+  const kids = Array.from({ length: 200 }, () => spawnNamed(uniqueName('many')));
+  await waitFor('200 sleeps', () => kids.every((k) => procState(k.pid!) !== null && readStat(k.pid!)?.comm === 'sleep'), 20_000);
+  for (const k of kids) assert.equal(w.watch(k.pid!, readStat(k.pid!)!.starttime).held, true);
+  assert.equal(w.size, 200);
+  assert.equal(threads(), afterOpen, 'no thread per process');
+  const victims = kids.filter((_, i) => i % 20 === 0);
+  for (const v of victims) v.kill('SIGKILL');
+  await waitFor('10 exits', () => exits.length >= victims.length);
+  await sleep(200);
+  assert.deepEqual([...exits].sort(), victims.map((v) => v.pid!).sort());
+  assert.equal(w.size, 190);
+  await w.close();
+  killAll();
+  await waitFor('fds back', () => fds() <= before.fds + 1 && threads() <= before.threads + 1, 10_000);
+});
+
+test('unwatch: no report for a process let go; watching a gone pid or a wrong starttime holds nothing', async () => {
+  const w = open();
+  const exits: number[] = [];
+  w.onExit = (pid) => exits.push(pid);
+  const a = spawnNamed(uniqueName('unwatch'));
+  await waitFor('sleep', () => readStat(a.pid!)?.comm === 'sleep');
+  const st = readStat(a.pid!)!.starttime;
+  assert.equal(w.watch(a.pid!, st).held, true);
+  w.unwatch(a.pid!, st);
+  assert.equal(w.size, 0);
+  a.kill('SIGKILL');
+  await waitFor('exit', () => procState(a.pid!) === null);
+  await sleep(200);
+  assert.deepEqual(exits, []);
+
+  const gone = w.watch(a.pid!, st);
+  assert.equal(gone.held, false);
+  assert.equal(gone.stat, null);
+
+  const b = spawnNamed(uniqueName('other'));
+  await waitFor('sleep', () => readStat(b.pid!)?.comm === 'sleep');
+  const wrong = w.watch(b.pid!, readStat(b.pid!)!.starttime + 1);
+  assert.equal(wrong.held, false, 'another starttime is another process: never held');
+  assert.equal(wrong.stat?.starttime, readStat(b.pid!)!.starttime);
+  assert.equal(w.size, 0);
+});
+
+test(`${PIDFD_DISABLE_ENV}=1 makes pidfds unavailable, with the reason`, () => {
+  const r = ExitWatcher.open({ env: { [PIDFD_DISABLE_ENV]: '1' } });
+  assert.equal(typeof r, 'string');
+  assert.match(r as string, /PROCD_PIDFD_DISABLE=1/);
+  const other = ExitWatcher.open({ env: {}, procRoot: '/tmp/not-proc' });
+  assert.equal(typeof other, 'string');
+  assert.match(other as string, /\/tmp\/not-proc/);
+});
