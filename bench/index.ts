@@ -2,6 +2,7 @@ import { failoverBench } from './failover.js';
 import { detectBench } from './detect.js';
 import { scanBench } from './scan.js';
 import { journalBench, sseBench } from './journal.js';
+import { reportBench } from './report.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (default: all) and prints a table each. */
 const benches: Record<string, () => Promise<unknown>> = {
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   latency: () => detectBench(Number(process.env.PROCD_BENCH_KILLS ?? 200)),
   journal: () => journalBench(Number(process.env.PROCD_BENCH_EVENTS ?? 100_000)),
   sse: () => sseBench(Number(process.env.PROCD_BENCH_ROUNDS ?? 100)),
+  report: () => reportBench((process.env.PROCD_BENCH_REPORT_SIZES ?? '10,100,1000').split(',').map(Number)),
 };
 /** Run only when named (`npm run bench:failover`): they need root and a real cluster. */
 const onlyWhenNamed = new Set(['failover']);

@@ -3,8 +3,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_SOCKET } from '../daemon/control.js';
 import { DEFAULT_WRAPPER, LOG_LEVELS, MODES, type LogLevel, type Mode } from '../daemon/options.js';
 import { ERR_BAD_FLAG, errorLine } from '../errors.js';
-import { checkHttpOptions } from '../http/index.js';
-import { DEFAULT_JOURNAL, parseDurationMs } from '../journal/index.js';
+import { parseDurationMs } from '../journal/time.js';
+import { DEFAULT_JOURNAL } from '../daemon/options.js';
+import { reportOptions } from '../report/options.js';
 
 export interface RunArgs {
   cib?: string;
@@ -59,7 +60,6 @@ export function runOptions<T>(y: Argv<T>) {
       if (!Number.isInteger(rows) || rows < 0) throw ERR_BAD_FLAG('--journal-max-rows', `must be an integer >= 0, got ${a['journal-max-rows']}`);
       const buf = a['journal-buffer'] as number;
       if (!Number.isInteger(buf) || buf < 1) throw ERR_BAD_FLAG('--journal-buffer', `must be an integer >= 1, got ${a['journal-buffer']}`);
-      if (a.http) checkHttpOptions({ listen: a.http as string, ...(a['http-token'] ? { token: a['http-token'] as string } : {}) });
       return true;
     });
 }
@@ -68,7 +68,9 @@ export function runOptions<T>(y: Argv<T>) {
 export async function runDaemon(a: RunArgs): Promise<void> {
   // yargs reads PROCD_PIDFD_DISABLE as this hidden flag; the pidfd code looks at the variable.
   if (a['pidfd-disable']) process.env.PROCD_PIDFD_DISABLE = '1';
-  const { Daemon } = await import('../daemon/daemon.js'); // loaded here: other commands start without it
+  // Loaded here, not at the top: every other command starts without the daemon's modules.
+  if (a.http) (await import('../http/index.js')).checkHttpOptions({ listen: a.http, ...(a['http-token'] ? { token: a['http-token'] } : {}) });
+  const { Daemon } = await import('../daemon/daemon.js');
   const daemon = new Daemon({
     cib: a.cib,
     node: a.node,
@@ -86,6 +88,8 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     http: a.http,
     ...(a['http-token'] ? { httpToken: a['http-token'] } : {}),
   });
+  // Guru Meditation Report: SIGUSR2 / --report-file, GET /v1/report (before start: it records events).
+  (await import('../report/index.js')).attachReports(daemon, a as unknown as Record<string, unknown>);
   // Signal handlers first: a SIGTERM during start-up still ends in a clean stop.
   let started: Promise<void> | null = null;
   const done = new Promise<void>((resolve) => {
@@ -110,7 +114,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'run the daemon in the foreground (JSON logs on stdout; SIGHUP re-reads the CIB; SIGTERM/SIGINT stop)',
-  builder: (y) => runOptions(y) as unknown as Argv<RunArgs>,
+  builder: (y) => reportOptions(runOptions(y)) as unknown as Argv<RunArgs>,
   handler: async (a) => {
     await runDaemon(a);
     process.exit(0);

@@ -119,25 +119,30 @@ export class Daemon {
 
   /** Reads the CIB (if any), checks the wrapper and the node, and starts watching. */
   async start() {
-    const o = this.options;
-    checkWrapper(o.wrapper);
-    if (o.cib) this.applyCib(await this.readCib());
-    this.startExitWatcher();
-    this.journal.open();
     try {
-      await this.http?.listen();
+      const o = this.options;
+      checkWrapper(o.wrapper);
+      if (o.cib) this.applyCib(await this.readCib());
+      this.journal.open();
+      this.startExitWatcher();
       await this.control?.listen();
-    } catch (err) {
-      // Nothing may keep a daemon that failed to start alive (a listening server, the writer).
-      await this.http?.close().catch(() => {});
-      await this.monitor.stop();
-      await this.journal.close();
-      throw err;
+      await this.http?.listen();
+      this.failover.attach();
+      this.monitor.start();
+      this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, ...(o.cib ? { cib: resolve(o.cib) } : {}) });
+      if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
+    } catch (e) {
+      await this.release();
+      throw e;
     }
-    this.failover.attach();
-    this.monitor.start();
-    this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, ...(o.cib ? { cib: resolve(o.cib) } : {}) });
-    if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
+  }
+
+  /** Closes what a failed start() opened (socket, HTTP, journal, pidfd watcher), so the process can exit with its one error line. */
+  private async release() {
+    await this.monitor.stop();
+    await this.control?.close();
+    await this.http?.close();
+    await this.journal.close();
   }
 
   /** SIGHUP: re-reads the CIB; added and removed specs apply, unchanged ones keep their state. A bad CIB keeps the old config. */

@@ -14,3 +14,6 @@ export type Mode = (typeof MODES)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where the event journal lives unless --journal says otherwise. */
+export const DEFAULT_JOURNAL = '/var/lib/procd/journal.db';

@@ -112,7 +112,10 @@ export class Failover {
         forceKillAfterDelay: 2000,
         stdin: 'ignore',
         maxBuffer: 1024 * 1024,
-        env: { ...this.o.env, PROCD_FAILURE_ID: e.failureId, PROCD_PROCESS: e.process },
+        // The daemon's own PROCD_* settings (PROCD_GRACE=3, ...) stay out: a `procd` the wrapper
+        // runs would read them as its flags and refuse them. Only the wrapper contract's go in.
+        extendEnv: false,
+        env: { ...inheritedEnv(), ...this.o.env, PROCD_FAILURE_ID: e.failureId, PROCD_PROCESS: e.process },
       });
       const durationMs = performance.now() - t0;
       const ok = !r.failed && r.exitCode === 0;
@@ -146,4 +149,11 @@ export class Failover {
     }
     bus.emit({ kind: 'report-failed', ...ids, node, attempts: tries, error: lastError });
   }
+}
+
+/** The daemon's environment without its PROCD_* variables. */
+function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('PROCD_')) env[k] = v;
+  return env;
 }

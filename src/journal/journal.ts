@@ -7,7 +7,7 @@ import { errorLine } from '../errors.js';
 import type { EventKind, ProcdEvent } from '../events/index.js';
 import { INSERT, pruneStep, SCHEMA, toRow } from './rows.js';
 
-export const DEFAULT_JOURNAL = '/var/lib/procd/journal.db';
+export { DEFAULT_JOURNAL } from '../daemon/options.js';
 
 /** An event as the journal keeps it: the bus event plus its journal id and the node it happened on. */
 export type StoredEvent = ProcdEvent & { id: number; node: string };

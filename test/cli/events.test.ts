@@ -41,7 +41,8 @@ test('procd events --follow prints each new event as one TSV line (grep-able); e
   assert.deepEqual(followed.map((c) => c[3]), ['process-lost', 'failure-reported']);
   const lost = followed[0]!;
   assert.deepEqual([lost[2], lost[4], lost[5], lost[6]], ['node1', 'watch', 'proc_app', String(p.pid)]);
-  assert.match(lost[7]!, /^(exited|zombie)$/, 'zombie when procd looks before the test process reaps its child');
+  // Event mode may see the killed child for an instant as a zombie, before this test process reaps it.
+  assert.ok(['exited', 'zombie'].includes(lost[7]!), lost[7]);
   assert.match(lost[1]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
   const failureId = lost[8]!;
   await d.waitFor('reported', (l) => l.event === 'failure-reported');
@@ -65,8 +66,7 @@ test('procd events --follow prints each new event as one TSV line (grep-able); e
   assert.equal(failures.code, 0, failures.stderr);
   const row = failures.stdout.trim().split('\t');
   assert.equal(row.length, 12);
-  assert.deepEqual([row[0], row[2], row[4], row[6], row[7], row[11]], [failureId, 'watch', String(p.pid), 'reported', '1', '1']);
-  assert.equal(row[5], lost[7]);
+  assert.deepEqual([row[0], row[2], row[4], row[5], row[6], row[7], row[11]], [failureId, 'watch', String(p.pid), lost[7], 'reported', '1', '1']);
   assert.ok(Number(row[10]) >= Number(row[8]), row.join(' '));
 
   const show = procd(['show', lost[0]!, '--url', url]);

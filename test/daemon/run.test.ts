@@ -71,6 +71,19 @@ test('fail_resource names the resource whose fail-count is bumped', async () => 
   assert.equal(crmFailcount(cib, 'watch', 'node1'), 0);
 });
 
+test('flags given as PROCD_* variables configure the daemon and do not leak into the wrapper\'s procd', async () => {
+  const dir = tempDir('e2e');
+  const name = uniqueName('envflags');
+  const cib = twoNodeCib(dir, name);
+  const p = spawnNamed(name);
+  const d = run([], { PROCD_CIB: cib, PROCD_NODE: 'node1', PROCD_INTERVAL: '0.1', PROCD_GRACE: '3' });
+  await d.waitFor('found', (l) => l.event === 'process-found');
+  p.kill('SIGKILL');
+  await d.waitFor('reported', (l) => l.event === 'failure-reported');
+  assert.equal(d.events('report-failed').length, 0);
+  assert.equal(crmFailcount(cib, 'watch', 'node1'), 1);
+});
+
 test('a missing process is reported after the grace period; a custom --wrapper gets the argv contract and PROCD_CIB', async () => {
   const dir = tempDir('e2e');
   const name = uniqueName('never');

@@ -75,11 +75,9 @@ test('a hanging wrapper is killed at the timeout; other failures queue behind it
   const bus = new EventBus();
   const events = collect(bus);
   const f = new Failover({ bus, wrapper: hang, node: 'n', timeoutMs: 200, tries: 1 }).attach();
-  const t0 = Date.now();
   lostEvent(bus, { failResource: 'hang', failureId: 'f-hang' });
   lostEvent(bus, { failResource: 'ok', failureId: 'f-ok' });
-  await f.idle();
-  assert.ok(Date.now() - t0 < 5000);
+  await f.idle(); // would take the hanging script's 100 s if it were not killed
   const fin = events.filter((e) => e.kind === 'wrapper-finished');
   assert.equal(fin.length, 2);
   assert.ok(fin[0]!.kind === 'wrapper-finished' && fin[0]!.timedOut && /timed out after 200 ms/.test(fin[0]!.message));
