@@ -317,12 +317,13 @@ export class Journal {
   /** One row per failure id, newest first, with its timings. */
   failures(q: { resource?: string; failureId?: string; sinceUs?: number; limit: number }): FailureRow[] {
     if (!this.db) return [];
-    const cond: string[] = ['failure_id IS NOT NULL'];
+    // The newest failures first, picked by their process-lost row (kind index, newest first);
+    // then only their events are aggregated, so a large journal is not scanned on the main thread.
+    const cond: string[] = ["kind = 'process-lost'", 'failure_id IS NOT NULL'];
     const args: unknown[] = [];
     if (q.resource !== undefined) (cond.push('resource = ?'), args.push(q.resource));
     if (q.failureId !== undefined) (cond.push('failure_id = ?'), args.push(q.failureId));
-    const having = q.sinceUs !== undefined ? 'HAVING detected >= ?' : '';
-    if (q.sinceUs !== undefined) args.push(q.sinceUs);
+    if (q.sinceUs !== undefined) (cond.push('time >= ?'), args.push(q.sinceUs));
     const rows = this.readSafely(
       () =>
         this.db!.prepare(
@@ -338,7 +339,9 @@ export class Journal {
              MAX(CASE WHEN kind = 'failcount-written' THEN json_extract(data, '$.value') END) failcount,
              MAX(CASE WHEN kind = 'failure-reported' THEN time END) reported,
              MAX(CASE WHEN kind = 'report-failed' THEN time END) failed
-           FROM events WHERE ${cond.join(' AND ')} GROUP BY failure_id ${having} ORDER BY first_id DESC LIMIT ?`,
+           FROM events
+           WHERE failure_id IN (SELECT failure_id FROM events WHERE ${cond.join(' AND ')} ORDER BY id DESC LIMIT ?)
+           GROUP BY failure_id ORDER BY first_id DESC`,
         ).all(...args, q.limit) as Record<string, number | string | null>[],
     );
     const ms = (a: number | string | null, b: number | string | null) => (a === null || b === null ? null : Math.round((Number(b) - Number(a)) / 10) / 100);

@@ -17,6 +17,8 @@ try {
   db = new Database((workerData as { path: string }).path, { timeout: 1000 });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // Index pages stay in memory (failure ids are random, so their index is written all over).
+  db.pragma('cache_size = -65536');
   const insert = db.prepare(INSERT);
   write = db.transaction((rows: StoredEvent[]) => {
     for (const e of rows) insert.run(...toRow(e));

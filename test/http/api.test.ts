@@ -156,7 +156,9 @@ test('bad input answers 400 (or 404) with one clear message, never 500', async (
 
 test('the SSE stream delivers new events live and resumes after Last-Event-ID from the journal', async () => {
   const { d, p, base } = await start();
-  const it = openStream<{ kind: string; id: number; pid?: number }>({ url: base }, { kind: 'process-lost,failure-reported' });
+  // Resuming after the newest event: nothing is missed even if the kill is seen before the stream is up.
+  const newest = (await get(base, '/api/v1/events?order=desc&limit=1')).body.events[0].id;
+  const it = openStream<{ kind: string; id: number; pid?: number }>({ url: base }, { kind: 'process-lost,failure-reported' }, String(newest));
   const first = it.next();
   p.kill('SIGKILL');
   const a = (await first).value!;
@@ -194,6 +196,9 @@ test('a non-loopback address needs --http-token; with it, requests without the b
   assert.equal((await get(base, '/api/v1/events?access_token=s3cret')).status, 200);
   assert.equal((await get(base, '/metrics')).status, 401);
   assert.equal((await get(base, '/healthz')).status, 200, 'health stays open for probes');
+  const page = await get(base, '/');
+  assert.deepEqual([page.status, page.type], [200, 'text/html; charset=utf-8'], 'the page itself holds no data; it sends #token=... with its requests');
+  assert.match(page.body, /<script type="module" src="app.js">/);
 });
 
 test('--journal "" keeps events in memory and still serves them; a busy --http port is one clear line and exit 2', async () => {

@@ -11,7 +11,7 @@ import { nowUs } from '../../src/events/index.js';
 import { DaemonProc, ROOT } from '../helpers/daemon.js';
 import { killAll, spawnNamed, uniqueName, waitFor } from '../helpers/procs.js';
 import { tempDir } from '../helpers/wrappers.js';
-import { twoNodeCib } from '../helpers/cibs.js';
+import { crmFailcount, twoNodeCib } from '../helpers/cibs.js';
 
 const open: Journal[] = [];
 const daemons: DaemonProc[] = [];
@@ -254,4 +254,31 @@ test('the daemon starts on a corrupt journal file: moves it aside with a clear l
   assert.deepEqual((db.prepare('SELECT kind FROM events ORDER BY id').all() as { kind: string }[]).map((r) => r.kind), ['daemon-started', 'daemon-stopped']);
   db.close();
   assert.ok(existsSync(String(line.movedTo)));
+});
+
+test('a journal that cannot be opened: the daemon still detects and fails over, says so once, and counts drops in /metrics', async () => {
+  const dir = tempDir('journal');
+  const name = uniqueName('jbroken');
+  const cib = twoNodeCib(dir, name);
+  writeFileSync(join(dir, 'not-a-dir'), 'x');
+  const path = join(dir, 'not-a-dir', 'journal.db');
+  const p = spawnNamed(name);
+  const d = new DaemonProc(['--cib', cib, '--node', 'node1', '--interval', '0.1', '--journal', path, '--journal-buffer', '3', '--http', '127.0.0.1:0']);
+  daemons.push(d);
+  const base = `http://${(await d.waitFor('http', (l) => typeof l.http === 'string')).http}`;
+  await d.waitFor('found', (l) => l.event === 'process-found');
+  p.kill('SIGKILL');
+  await d.waitFor('reported', (l) => l.event === 'failure-reported', 30_000);
+  assert.equal(crmFailcount(cib, 'watch', 'node1'), 1, 'failover went on');
+  const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string; journal: { error: string } };
+  assert.equal(health.status, 'degraded');
+  assert.match(health.journal.error, /cannot open/);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const dropped = Number(/^procd_journal_dropped_total (\d+)$/m.exec(metrics)![1]);
+  assert.ok(dropped > 0, metrics);
+  assert.match(metrics, /^procd_journal_up 0$/m);
+  const errs = d.lines.filter((l) => l.level === 'error');
+  assert.equal(errs.filter((l) => /cannot open/.test(l.msg)).length, 1, JSON.stringify(errs));
+  assert.equal(errs.filter((l) => /dropping new events/.test(l.msg)).length, 1, JSON.stringify(errs));
+  assert.equal((await d.stop()).code, 0);
 });
