@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { BenchDaemon, benchDir, spawnWatched, writeCib } from './daemon.js';
+import { eventAndPollDaemons, benchDir, spawnWatched, writeCib } from './daemon.js';
 import { sleep, table } from './lib.js';
 import { nullWrapper } from './steady.js';
 
@@ -16,10 +16,7 @@ export async function churnBench(seconds = 60, rate = 200, watched = 50, kills =
   const cib = writeCib(dir, names);
   const wrapper = nullWrapper(dir);
   const w = await spawnWatched(names.map((n) => n.trim()));
-  const daemons = [
-    { label: 'event (pidfd)', d: new BenchDaemon(['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--mode', 'event', '--interval', '1']) },
-    { label: 'poll, --interval 1', d: new BenchDaemon(['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--mode', 'poll', '--interval', '1']) },
-  ];
+  const daemons = eventAndPollDaemons(cib, wrapper);
   const rows: (string | number)[][] = [];
   const killed = new Set<number>();
   let spawned = 0;

@@ -126,6 +126,15 @@ export class BenchDaemon {
 }
 
 /** CPU time of a process, all threads, in seconds (schedstat: nanoseconds on CPU). */
+/** The two daemons the steady-state benchmarks compare side by side: event mode and polling at 1 s, same CIB and wrapper. */
+export function eventAndPollDaemons(cib: string, wrapper: string): { label: string; d: BenchDaemon }[] {
+  const common = ['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--interval', '1'];
+  return [
+    { label: 'event (pidfd)', d: new BenchDaemon([...common, '--mode', 'event']) },
+    { label: 'poll, --interval 1', d: new BenchDaemon([...common, '--mode', 'poll']) },
+  ];
+}
+
 export function cpuSeconds(pid: number): number {
   let ns = 0;
   for (const t of readdirSync(`/proc/${pid}/task`)) {

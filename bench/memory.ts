@@ -1,4 +1,4 @@
-import { BenchDaemon, benchDir, rssMb, spawnWatched, writeCib } from './daemon.js';
+import { eventAndPollDaemons, benchDir, rssMb, spawnWatched, writeCib } from './daemon.js';
 import { fmt, sleep, table } from './lib.js';
 import { nullWrapper } from './steady.js';
 
@@ -13,10 +13,7 @@ export async function memoryBench(minutes = 10, watched = 1000) {
   const cib = writeCib(dir, names);
   const wrapper = nullWrapper(dir);
   const w = await spawnWatched(names.map((n) => n.trim()));
-  const daemons = [
-    { label: 'event (pidfd)', d: new BenchDaemon(['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--mode', 'event', '--interval', '1']) },
-    { label: 'poll, --interval 1', d: new BenchDaemon(['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--mode', 'poll', '--interval', '1']) },
-  ];
+  const daemons = eventAndPollDaemons(cib, wrapper);
   const samples: number[][] = daemons.map(() => []);
   const rows: (string | number)[][] = [];
   const totalMs = minutes * 60_000;

@@ -1,6 +1,6 @@
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { BenchDaemon, benchDir, cpuSeconds, spawnWatched, startIdle, writeCib } from './daemon.js';
+import { eventAndPollDaemons, benchDir, cpuSeconds, spawnWatched, startIdle, writeCib } from './daemon.js';
 import { countProcs, fmt, sleep, table } from './lib.js';
 
 /** A wrapper that does nothing (the steady-state benches have no deaths to report, or do not time them). */
@@ -30,10 +30,7 @@ export async function steadyBench(seconds = 60, watched = 100, machine = 5000) {
     w.stop();
     throw err;
   }
-  const daemons = [
-    { label: 'event (pidfd)', d: new BenchDaemon(['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--mode', 'event', '--interval', '1']) },
-    { label: 'poll, --interval 1', d: new BenchDaemon(['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--mode', 'poll', '--interval', '1']) },
-  ];
+  const daemons = eventAndPollDaemons(cib, wrapper);
   const rows: (string | number)[][] = [];
   try {
     for (const { d } of daemons) await d.waitFor('all found', () => d.events('process-found').length >= watched);
