@@ -333,8 +333,11 @@ export class Monitor {
         if (s.state !== 'running' || s.pid !== pid || s.starttime !== starttime) continue;
         s.held = false;
         s.lastCheck = now;
-        // A readable pidfd means the process has exited; the stat only tells how (gone, zombie, pid reused).
-        this.lose(r, s, judge(st, starttime) ?? 'exited', now, 'pidfd');
+        // A readable pidfd means the process has exited: `exited`, also while its parent has not
+        // reaped it yet (state Z for that instant: calling it `zombie` would blame a healthy
+        // parent). Only a new starttime on the pid says more. `zombie` stays the periodic check's
+        // word for a dead process that lingers unreaped.
+        this.lose(r, s, st !== null && st.starttime !== starttime ? 'pid-reused' : 'exited', now, 'pidfd');
       }
     }
     this.schedule();

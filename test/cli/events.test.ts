@@ -35,7 +35,7 @@ test('procd events --follow prints each new event as one TSV line (grep-able); e
   f.stdout!.on('data', (b) => (out += b));
   await new Promise((r) => setTimeout(r, 500)); // connected (it would also resume: the stream starts after the last printed event)
   p.kill('SIGKILL');
-  await waitFor('followed lines', () => out.split('\n').filter(Boolean).length >= 2, 10_000);
+  await waitFor('followed lines', () => out.split('\n').filter(Boolean).length >= 2, 30_000);
   const followed = out.split('\n').filter(Boolean).map((l) => l.split('\t'));
   assert.deepEqual(followed.map((c) => c.length), [10, 10]);
   assert.deepEqual(followed.map((c) => c[3]), ['process-lost', 'failure-reported']);

@@ -1,17 +1,13 @@
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { DaemonProc, procd, sh } from '../helpers/daemon.js';
-import { killAll, sleep, spawnNamed, spawnTracked, uniqueName, waitFor } from '../helpers/procs.js';
+import { daemonsPerTest, DaemonProc, procd, sh } from '../helpers/daemon.js';
+import { sleep, spawnNamed, spawnTracked, uniqueName, waitFor } from '../helpers/procs.js';
 import { recordingWrapper, tempDir } from '../helpers/wrappers.js';
 
-const daemons: DaemonProc[] = [];
-afterEach(async () => {
-  killAll();
-  await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL')));
-});
+const { daemons } = daemonsPerTest();
 async function started(args: string[]) {
   const d = new DaemonProc(args);
   daemons.push(d);

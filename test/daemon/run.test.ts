@@ -1,22 +1,13 @@
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crmFailcount, crmSimulatePlan, twoNodeCib } from '../helpers/cibs.js';
-import { DaemonProc, procd, sh } from '../helpers/daemon.js';
-import { killAll, sleep, spawnNamed, uniqueName } from '../helpers/procs.js';
+import { daemonsPerTest, procd, sh } from '../helpers/daemon.js';
+import { sleep, spawnNamed, uniqueName } from '../helpers/procs.js';
 import { recordingWrapper, tempDir, writeScript } from '../helpers/wrappers.js';
 
-const daemons: DaemonProc[] = [];
-afterEach(async () => {
-  killAll();
-  await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL')));
-});
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const d = new DaemonProc(args, env);
-  daemons.push(d);
-  return d;
-}
+const { run } = daemonsPerTest();
 
 test('end to end: kill -9 of a watched process bumps the fail-count in the CIB file; Pacemaker tools agree and move the group', async () => {
   const dir = tempDir('e2e');

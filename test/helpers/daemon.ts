@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { killAll } from './procs.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const PROCD = `${ROOT}bin/procd`;
@@ -87,4 +89,23 @@ export function procd(args: string[], env: NodeJS.ProcessEnv = {}) {
 export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env } });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+/**
+ * For a test file whose tests start daemons: after each test, the processes it spawned
+ * (test/helpers/procs.ts) and the daemons it started are killed. `run(args, env)` starts a
+ * daemon that is tracked; `daemons` takes others.
+ */
+export function daemonsPerTest() {
+  const daemons: DaemonProc[] = [];
+  afterEach(async () => {
+    killAll();
+    await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL')));
+  });
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const d = new DaemonProc(args, env);
+    daemons.push(d);
+    return d;
+  };
+  return { daemons, run };
 }

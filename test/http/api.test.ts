@@ -1,17 +1,13 @@
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openStream } from '../../src/cli/api.js';
 import { twoNodeCib } from '../helpers/cibs.js';
-import { DaemonProc, procd } from '../helpers/daemon.js';
-import { killAll, spawnNamed, uniqueName, waitFor } from '../helpers/procs.js';
+import { daemonsPerTest, DaemonProc, procd } from '../helpers/daemon.js';
+import { spawnNamed, uniqueName, waitFor } from '../helpers/procs.js';
 import { tempDir } from '../helpers/wrappers.js';
 
-const daemons: DaemonProc[] = [];
-afterEach(async () => {
-  killAll();
-  await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL')));
-});
+const { daemons } = daemonsPerTest();
 
 /** A real daemon watching one real process, with the HTTP API on a free loopback port. */
 async function start(extra: string[] = [], host = '127.0.0.1') {

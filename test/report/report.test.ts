@@ -1,25 +1,16 @@
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { twoNodeCib } from '../helpers/cibs.js';
-import { DaemonProc, PROCD } from '../helpers/daemon.js';
-import { killAll, sleep, spawnNamed, uniqueName, waitFor } from '../helpers/procs.js';
+import { daemonsPerTest, DaemonProc, PROCD } from '../helpers/daemon.js';
+import { sleep, spawnNamed, uniqueName, waitFor } from '../helpers/procs.js';
 import { tempDir, writeScript } from '../helpers/wrappers.js';
 import { parseReport, SECTIONS } from './parse.js';
 
-const daemons: DaemonProc[] = [];
-afterEach(async () => {
-  killAll();
-  await Promise.all(daemons.splice(0).map((d) => d.stop('SIGKILL')));
-});
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const d = new DaemonProc(args, env);
-  daemons.push(d);
-  return d;
-}
+const { run } = daemonsPerTest();
 const written = (d: DaemonProc) => d.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('guru meditation report written'));
 const headers = (text: string) => text.split('\n').filter((l) => /^={4,}  Package  ={4,}$/.test(l)).length;
 
