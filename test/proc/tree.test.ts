@@ -9,24 +9,28 @@ import { tempDir } from '../helpers/wrappers.js';
 afterEach(() => killAll());
 
 test('processTree: a real process and its descendants, depth first, with state and cmdline', async () => {
-  // bash → (sleep, bash → sleep)
-  const top = spawnTracked('/bin/bash', ['-c', 'sleep 1000 & bash -c "sleep 1001 & wait" & wait']);
-  const tree = await waitFor('4 processes in the tree', async () => {
-    const t = await processTree(top.pid!);
-    return t.length === 4 && t.filter((p) => p.cmdline.startsWith('sleep')).length === 2 ? t : null;
-  }, 10_000);
-  assert.equal(tree[0]!.pid, top.pid);
-  assert.equal(tree[0]!.depth, 0);
-  const s1000 = tree.find((p) => p.cmdline === 'sleep 1000')!;
-  const s1001 = tree.find((p) => p.cmdline === 'sleep 1001')!;
-  assert.equal(s1000.depth, 1);
-  assert.equal(s1000.ppid, top.pid);
-  assert.equal(s1001.depth, 2);
-  assert.match(s1001.state, /^[SR]$/);
-  // Depth first: a child's subtree comes right after it.
-  const inner = tree.find((p) => p.depth === 1 && p.cmdline.startsWith('bash'))!;
-  assert.equal(tree[tree.indexOf(inner) + 1], s1001);
-  assert.deepEqual(await processTree(0x3ffffff0), [], 'a pid that does not exist has no tree');
+  // bash → (sleep, bash → sleep), in a process group of its own so the whole tree can be killed.
+  const top = spawnTracked('/bin/bash', ['-c', 'sleep 1000 & bash -c "sleep 1001 & wait" & wait'], { detached: true });
+  try {
+    const tree = await waitFor('4 processes in the tree', async () => {
+      const t = await processTree(top.pid!);
+      return t.length === 4 && t.filter((p) => p.cmdline.startsWith('sleep')).length === 2 ? t : null;
+    }, 10_000);
+    assert.equal(tree[0]!.pid, top.pid);
+    assert.equal(tree[0]!.depth, 0);
+    const s1000 = tree.find((p) => p.cmdline === 'sleep 1000')!;
+    const s1001 = tree.find((p) => p.cmdline === 'sleep 1001')!;
+    assert.equal(s1000.depth, 1);
+    assert.equal(s1000.ppid, top.pid);
+    assert.equal(s1001.depth, 2);
+    assert.match(s1001.state, /^[SR]$/);
+    // Depth first: a child's subtree comes right after it.
+    const inner = tree.find((p) => p.depth === 1 && p.cmdline.startsWith('bash'))!;
+    assert.equal(tree[tree.indexOf(inner) + 1], s1001);
+    assert.deepEqual(await processTree(0x3ffffff0), [], 'a pid that does not exist has no tree');
+  } finally {
+    process.kill(-top.pid!, 'SIGKILL'); // killAll() would reach bash only, not the sleeps under it
+  }
 });
 
 test('processTree without the kernel children files scans every stat (fake /proc)', async () => {
