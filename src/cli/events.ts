@@ -131,11 +131,14 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
         cursor = page.next ?? undefined;
       } while (cursor);
     } else {
+      // Following: the journal's newest event, taken BEFORE the filtered page, is where the stream
+      // resumes unless the page printed something newer. Taken after an empty page (as before),
+      // a matching event written between the two requests was skipped.
+      const newest = a.follow ? ((await apiGet<Page>(o, '/api/v1/events', { limit: '1', order: 'desc' })).events[0]?.id ?? 0) : 0;
       const page = await apiGet<Page>(o, '/api/v1/events', { ...filter, limit: String(a.limit), order: 'desc' });
       const events = page.events.reverse();
       print(events);
-      if (events.length) lastId = events.at(-1)!.id;
-      else if (a.follow) lastId = (await apiGet<Page>(o, '/api/v1/events', { limit: '1', order: 'desc' })).events[0]?.id ?? 0;
+      lastId = Math.max(newest, events.at(-1)?.id ?? 0);
     }
     if (!a.follow) return;
     // Follow: resume after the last printed event; reconnect (resuming) when the stream drops.

@@ -32,10 +32,14 @@ test('procd events --follow prints each new event as one TSV line (grep-able); e
   const f = spawn(PROCD, ['events', '--follow', '--kind', 'process-lost,failure-reported'], { env: { ...process.env, PROCD_URL: url } });
   followers.push(f);
   let out = '';
+  let err = '';
   f.stdout!.on('data', (b) => (out += b));
+  f.stderr!.on('data', (b) => (err += b));
   await new Promise((r) => setTimeout(r, 500)); // connected (it would also resume: the stream starts after the last printed event)
   p.kill('SIGKILL');
-  await waitFor('followed lines', () => out.split('\n').filter(Boolean).length >= 2, 30_000);
+  await waitFor('followed lines', () => out.split('\n').filter(Boolean).length >= 2, 30_000).catch((e: Error) => {
+    throw new Error(`${e.message}; follower exit ${f.exitCode}, stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(err)}`);
+  });
   const followed = out.split('\n').filter(Boolean).map((l) => l.split('\t'));
   assert.deepEqual(followed.map((c) => c.length), [10, 10]);
   assert.deepEqual(followed.map((c) => c[3]), ['process-lost', 'failure-reported']);
