@@ -1,19 +1,8 @@
 // procd's live page: resources with their processes, fail-counts, and the event list, updated
 // through the SSE stream. Plain DOM, no framework; every value goes in as text (never as HTML).
+import type { ApiEvent } from '../src/http/event-view.js';
 import { EVENT_KINDS } from '../src/journal/kinds.js';
 
-interface Ev {
-  id: number;
-  at: string;
-  kind: string;
-  node: string;
-  resource?: string;
-  process?: string;
-  pid?: number;
-  reason?: string;
-  failureId?: string;
-  [k: string]: unknown;
-}
 interface Proc { name: string; prefix: string; state: string; pid: number | null; sinceAt: string; failures: number }
 interface Resource { resource: string; failResource: string; processes: Proc[]; failcount: { attribute: string; value: number; at: string } | null }
 
@@ -42,13 +31,13 @@ function h(tag: string, attrs: Record<string, string> = {}, ...children: (Node |
 }
 
 const MAIN = new Set(['id', 'time', 'at', 'kind', 'node', 'resource', 'process', 'pid', 'reason', 'failureId']);
-function detail(e: Ev): string {
+function detail(e: ApiEvent): string {
   const parts = [e.resource && `${e.resource}${e.process ? `/${e.process}` : ''}`, e.pid ? `pid ${e.pid}` : '', e.reason ?? ''];
   for (const [k, v] of Object.entries(e)) if (!MAIN.has(k) && v !== null && typeof v !== 'object') parts.push(`${k}=${v}`);
   return parts.filter(Boolean).join(' ');
 }
 
-function eventItem(e: Ev, short = false): HTMLElement {
+function eventItem(e: ApiEvent, short = false): HTMLElement {
   const li = h(
     'li',
     { class: `event k-${e.kind}`, 'data-id': String(e.id), 'data-kind': e.kind, 'data-resource': e.resource ?? '', 'data-failure': e.failureId ?? '' },
@@ -106,7 +95,7 @@ function filters() {
   return { resource: $<HTMLSelectElement>('f-resource').value || undefined, kind: $<HTMLSelectElement>('f-kind').value || undefined };
 }
 
-function show(e: Ev) {
+function show(e: ApiEvent) {
   if (list.querySelector(`li[data-id="${e.id}"]`)) return;
   list.prepend(eventItem(e));
   while (list.children.length > MAX_SHOWN) list.lastElementChild!.remove();
@@ -115,17 +104,17 @@ function show(e: Ev) {
 async function loadEvents() {
   source?.close();
   const f = filters();
-  const { events } = await get<{ events: Ev[] }>('/api/v1/events', { ...f, order: 'desc', limit: '200' });
+  const { events } = await get<{ events: ApiEvent[] }>('/api/v1/events', { ...f, order: 'desc', limit: '200' });
   list.replaceChildren(...events.map((e) => eventItem(e)));
   lastId = events[0]?.id ?? lastId;
-  if (!events.length) lastId = (await get<{ events: Ev[] }>('/api/v1/events', { order: 'desc', limit: '1' })).events[0]?.id ?? 0;
+  if (!events.length) lastId = (await get<{ events: ApiEvent[] }>('/api/v1/events', { order: 'desc', limit: '1' })).events[0]?.id ?? 0;
   // The stream resumes after the newest event shown: nothing is missed between the two.
   source = new EventSource(url('/api/v1/stream', { ...f, lastEventId: String(lastId) }));
   const conn = $('conn');
   source.onopen = () => ((conn.textContent = 'live'), (conn.className = 'conn live'));
   source.onerror = () => ((conn.textContent = 'reconnecting…'), (conn.className = 'conn down'));
   source.onmessage = (m) => {
-    const e = JSON.parse(m.data) as Ev;
+    const e = JSON.parse(m.data) as ApiEvent;
     lastId = Math.max(lastId, e.id);
     show(e);
     if (/^(process-|resource-|failcount-|daemon-)/.test(e.kind)) refreshResourcesSoon();
@@ -133,7 +122,7 @@ async function loadEvents() {
 }
 
 // --- related events ------------------------------------------------------------------------
-async function select(e: Ev) {
+async function select(e: ApiEvent) {
   for (const x of document.querySelectorAll('li.event.selected')) x.classList.remove('selected');
   for (const x of document.querySelectorAll(`li.event[data-id="${e.id}"]`)) x.classList.add('selected');
   $('detail').hidden = false;
@@ -142,8 +131,8 @@ async function select(e: Ev) {
   $('detail-failure').textContent = e.failureId ?? '(none)';
   $('detail-resource').textContent = e.resource ?? '(none)';
   const [byFailure, byResource] = await Promise.all([
-    e.failureId ? get<{ events: Ev[] }>('/api/v1/events', { failure: e.failureId, limit: '1000' }) : Promise.resolve({ events: [] }),
-    e.resource ? get<{ events: Ev[] }>('/api/v1/events', { resource: e.resource, order: 'desc', limit: '50' }) : Promise.resolve({ events: [] }),
+    e.failureId ? get<{ events: ApiEvent[] }>('/api/v1/events', { failure: e.failureId, limit: '1000' }) : Promise.resolve({ events: [] }),
+    e.resource ? get<{ events: ApiEvent[] }>('/api/v1/events', { resource: e.resource, order: 'desc', limit: '50' }) : Promise.resolve({ events: [] }),
   ]);
   $('related-failure').replaceChildren(...byFailure.events.map((x) => eventItem(x, true)));
   $('related-resource').replaceChildren(...byResource.events.map((x) => eventItem(x, true)));

@@ -5,20 +5,8 @@ import { apiGet, DEFAULT_URL, openStream, type ApiOptions } from './api.js';
 export const FORMATS = ['tsv', 'json', 'table'] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** An event as the API returns it. */
-export interface ApiEvent {
-  id: number;
-  time: number;
-  at: string;
-  kind: string;
-  node: string;
-  resource?: string;
-  process?: string;
-  pid?: number;
-  reason?: string;
-  failureId?: string;
-  [k: string]: unknown;
-}
+import type { ApiEvent } from '../http/event-view.js';
+export type { ApiEvent };
 
 interface ClientArgs {
   url: string;
