@@ -18,6 +18,7 @@ export interface RunArgs {
   socket: string;
   mode: Mode;
   'pidfd-disable'?: boolean;
+  'spawn-node'?: boolean;
   journal: string;
   'journal-max-age': string;
   'journal-max-rows': number;
@@ -37,6 +38,7 @@ export function runOptions<T>(y: Argv<T>) {
     .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'control socket: JSON over HTTP on a 0600 Unix socket (folder created 0700); "" for none' })
     .option('mode', { type: 'string', default: 'auto' as Mode, describe: 'exit detection (auto|event|poll): event (a pidfd per process, exits seen at once, no /proc scans while all are found), poll (read /proc every --interval), auto (event when pidfds work, else poll)' })
     .option('pidfd-disable', { type: 'boolean', hidden: true, describe: 'test only: behave as if pidfds were unavailable (PROCD_PIDFD_DISABLE=1)' })
+    .option('spawn-node', { type: 'boolean', hidden: true, describe: 'test and bench only: start wrappers with Node\'s child_process (a fork of the daemon) instead of posix_spawn (PROCD_SPAWN_NODE=1)' })
     .option('journal', { type: 'string', default: DEFAULT_JOURNAL, describe: 'event journal (SQLite, WAL); "" keeps events in memory only' })
     .option('journal-max-age', { type: 'string', default: '30d', describe: 'delete journal events older than this (30s, 10m, 2h, 7d); "" keeps them' })
     .option('journal-max-rows', { type: 'number', default: 1_000_000, describe: 'keep at most this many journal events; 0 keeps all' })
@@ -68,6 +70,7 @@ export function runOptions<T>(y: Argv<T>) {
 export async function runDaemon(a: RunArgs): Promise<void> {
   // yargs reads PROCD_PIDFD_DISABLE as this hidden flag; the pidfd code looks at the variable.
   if (a['pidfd-disable']) process.env.PROCD_PIDFD_DISABLE = '1';
+  if (a['spawn-node']) process.env.PROCD_SPAWN_NODE = '1';
   // Loaded here, not at the top: every other command starts without the daemon's modules.
   if (a.http) (await import('../http/index.js')).checkHttpOptions({ listen: a.http, ...(a['http-token'] ? { token: a['http-token'] } : {}) });
   const { Daemon } = await import('../daemon/daemon.js');

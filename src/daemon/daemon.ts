@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { readCibConfig, type CibConfig } from '../cib/index.js';
 import { defineError, errorLine } from '../errors.js';
 import { EventBus } from '../events/index.js';
-import { Failover } from '../failover/index.js';
+import { Failover, spawnMethod } from '../failover/index.js';
 import { HttpApi } from '../http/index.js';
 import { Journal } from '../journal/index.js';
 import { Monitor } from '../monitor/index.js';
@@ -129,7 +129,7 @@ export class Daemon {
       await this.http?.listen();
       this.failover.attach();
       this.monitor.start();
-      this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, ...(o.cib ? { cib: resolve(o.cib) } : {}) });
+      this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, spawn: spawnMethod(), ...(o.cib ? { cib: resolve(o.cib) } : {}) });
       if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
     } catch (e) {
       await this.release();

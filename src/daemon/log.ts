@@ -49,7 +49,7 @@ export function logEvent(log: Logger, e: ProcdEvent) {
       log.info(f, `resource ${e.resource}: no longer watched`);
       break;
     case 'daemon-started':
-      log.info(f, `procd ${e.pid} started on node ${e.node} (${e.mode} mode${e.cib ? `, CIB ${e.cib}` : ''})`);
+      log.info(f, `procd ${e.pid} started on node ${e.node} (${e.mode} mode${e.spawn ? `, wrappers by ${e.spawn}` : ''}${e.cib ? `, CIB ${e.cib}` : ''})`);
       break;
     case 'daemon-stopped':
       log.info(f, `procd stopped${e.signal ? ` on ${e.signal}` : ''}`);

@@ -21,7 +21,15 @@ interface Base {
   time: number;
 }
 
-export interface DaemonStarted extends Base { kind: 'daemon-started'; node: string; pid: number; mode: string; cib?: string }
+export interface DaemonStarted extends Base {
+  kind: 'daemon-started';
+  node: string;
+  pid: number;
+  mode: string;
+  /** How wrappers are started: posix_spawn, or child_process when koffi/libc cannot be used. */
+  spawn?: string;
+  cib?: string;
+}
 export interface DaemonStopped extends Base { kind: 'daemon-stopped'; node: string; signal?: string }
 export interface DaemonReloaded extends Base { kind: 'daemon-reloaded'; added: string[]; removed: string[]; changed: string[]; unchanged: string[] }
 export interface ResourceAdded extends Base { kind: 'resource-added'; resource: string; failResource: string; processes: ProcessSpec[]; source: 'cib' | 'socket' }
@@ -56,6 +64,8 @@ export interface WrapperStarted extends Base {
   failResource: string;
   attempt: number;
   argv: string[];
+  /** The wrapper's pid; absent when it could not be started. */
+  wrapperPid?: number;
   /** Microseconds from detection to this start. */
   sinceDetectedUs: number;
 }

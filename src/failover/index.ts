@@ -1,1 +1,2 @@
 export { Failover, type FailoverOptions, type InFlight } from './runner.js';
+export { spawnMethod } from './spawn.js';

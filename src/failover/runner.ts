@@ -1,6 +1,6 @@
-import { execa } from 'execa';
 import type { EventBus, ProcessLost } from '../events/index.js';
 import { nowUs } from '../events/index.js';
+import { runProgram } from './spawn.js';
 
 export interface FailoverOptions {
   bus: EventBus;
@@ -30,8 +30,8 @@ export interface InFlight {
 const FAILCOUNT_LINE = /^((?:fail-count|last-failure)-\S+)=(\d+)$/;
 
 /**
- * Reports each process-lost event by running the failure wrapper: an argv array through execa
- * (never a shell string), with a timeout and retries with backoff. Reports run one at a time
+ * Reports each process-lost event by running the failure wrapper: an argv array started with
+ * posix_spawn (never a shell string; see spawn.ts), with a timeout and retries with backoff. Reports run one at a time
  * in the order deaths were detected, so fail-counts move in order; the queue is asynchronous
  * and never blocks detection. A failure that could not be reported after every try is
  * announced as `report-failed`, never dropped silently.
@@ -104,28 +104,34 @@ export class Failover {
         await new Promise((r) => setTimeout(r, delayMs));
       }
       this.current = { ...ids, attempt, startedAt: performance.now() };
-      bus.emit({ kind: 'wrapper-started', ...ids, attempt, argv: [wrapper, ...argv], sinceDetectedUs: nowUs() - e.time });
+      // Announced once the wrapper runs (its start is what the cluster waits for: nothing goes
+      // before it), or, when it could not be started, before the failure that says so.
+      let announced = false;
+      const announce = (wrapperPid?: number) => {
+        if (announced) return;
+        announced = true;
+        bus.emit({ kind: 'wrapper-started', ...ids, attempt, argv: [wrapper, ...argv], wrapperPid, sinceDetectedUs: nowUs() - e.time });
+      };
       const t0 = performance.now();
-      const r = await execa(wrapper, argv, {
-        reject: false,
-        timeout: timeoutMs,
-        forceKillAfterDelay: 2000,
-        stdin: 'ignore',
+      const r = await runProgram(wrapper, argv, {
+        timeoutMs,
+        killAfterMs: 2000,
         maxBuffer: 1024 * 1024,
         // The daemon's own PROCD_* settings (PROCD_GRACE=3, ...) stay out: a `procd` the wrapper
         // runs would read them as its flags and refuse them. Only the wrapper contract's go in.
-        extendEnv: false,
         env: { ...inheritedEnv(), ...this.o.env, PROCD_FAILURE_ID: e.failureId, PROCD_PROCESS: e.process },
+        onStart: announce,
       });
+      announce();
       const durationMs = performance.now() - t0;
-      const ok = !r.failed && r.exitCode === 0;
-      const stderrLast = String(r.stderr ?? '').trim().split('\n').pop() ?? '';
+      const ok = !r.timedOut && r.exitCode === 0;
+      const stderrLast = r.stderr.trim().split('\n').pop() ?? '';
       const message = ok
         ? stderrLast
         : r.timedOut
           ? `wrapper ${wrapper} timed out after ${timeoutMs} ms and was killed`
-          : r.exitCode === undefined && !r.signal
-            ? `wrapper ${wrapper} could not be run: ${r.shortMessage ?? r.message}`.split('\n')[0]!
+          : r.startError !== undefined
+            ? `wrapper ${wrapper} could not be run: ${r.startError}`
             : stderrLast || `wrapper ${wrapper} exited with ${r.signal ? `signal ${r.signal}` : `code ${r.exitCode}`}`;
       bus.emit({
         kind: 'wrapper-finished',
@@ -138,7 +144,7 @@ export class Failover {
         message,
       });
       if (ok) {
-        for (const line of String(r.stdout ?? '').split('\n')) {
+        for (const line of r.stdout.split('\n')) {
           const m = FAILCOUNT_LINE.exec(line.trim());
           if (m && m[1]!.startsWith('fail-count-')) bus.emit({ kind: 'failcount-written', ...ids, node, attribute: m[1]!, value: Number(m[2]) });
         }
