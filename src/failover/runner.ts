@@ -1,6 +1,6 @@
 import type { EventBus, ProcessLost } from '../events/index.js';
 import { nowUs } from '../events/index.js';
-import { runProgram } from './spawn.js';
+import { runProgram, warmUp } from './spawn.js';
 
 export interface FailoverOptions {
   bus: EventBus;
@@ -44,13 +44,20 @@ export class Failover {
   private idleWaiters: (() => void)[] = [];
   private unsubscribe: (() => void) | null = null;
 
+  /** The wrapper's environment but the per-failure variables: built once, not on the way to each start. */
+  private readonly baseEnv: Record<string, string>;
+
   constructor(o: FailoverOptions) {
     this.o = { env: {}, timeoutMs: 30_000, tries: 3, backoffMs: 1000, ...o };
+    // The daemon's own PROCD_* settings (PROCD_GRACE=3, ...) stay out: a `procd` the wrapper
+    // runs would read them as its flags and refuse them. Only the wrapper contract's go in.
+    this.baseEnv = { ...inheritedEnv(), ...this.o.env };
   }
 
-  /** Starts consuming process-lost events from the bus. */
+  /** Starts consuming process-lost events from the bus, before any other consumer: a death's wrapper starts before it is logged or journaled. */
   attach(): this {
-    this.unsubscribe ??= this.o.bus.on('process-lost', (e) => this.enqueue(e));
+    if (!this.unsubscribe) void warmUp();
+    this.unsubscribe ??= this.o.bus.on('process-lost', (e) => this.enqueue(e), { first: true });
     return this;
   }
 
@@ -117,9 +124,7 @@ export class Failover {
         timeoutMs,
         killAfterMs: 2000,
         maxBuffer: 1024 * 1024,
-        // The daemon's own PROCD_* settings (PROCD_GRACE=3, ...) stay out: a `procd` the wrapper
-        // runs would read them as its flags and refuse them. Only the wrapper contract's go in.
-        env: { ...inheritedEnv(), ...this.o.env, PROCD_FAILURE_ID: e.failureId, PROCD_PROCESS: e.process },
+        env: { ...this.baseEnv, PROCD_FAILURE_ID: e.failureId, PROCD_PROCESS: e.process },
         onStart: announce,
       });
       announce();

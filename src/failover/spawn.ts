@@ -1,5 +1,5 @@
 import { spawn as nodeSpawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -62,6 +62,18 @@ export async function runProgram(file: string, args: string[], o: RunOptions): P
   o.onStart?.(started.pid);
   return collect(started, o);
 }
+
+/**
+ * Runs /bin/true once the way a wrapper is run, so that the first real failure does not pay the
+ * first-call costs of this path (koffi's call set-up, V8 compiling the functions lazily): they
+ * added 5-8 ms to the first wrapper start of a fresh daemon. Never fails.
+ */
+export async function warmUp(): Promise<void> {
+  if (!existsSync(WARM_UP_PROGRAM)) return;
+  await runProgram(WARM_UP_PROGRAM, [], { env: {}, timeoutMs: 5000, killAfterMs: 1000, maxBuffer: 1024 }).catch(() => {});
+}
+
+const WARM_UP_PROGRAM = '/bin/true';
 
 /** How wrappers are started here: posix_spawn (through koffi), or Node's child_process when koffi or libc cannot be used. */
 export function spawnMethod(): 'posix_spawn' | 'child_process' {

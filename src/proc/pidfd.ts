@@ -210,10 +210,15 @@ export class ExitWatcher {
       closeSync(e.fd);
       exited.push(e);
     });
-    this.arm();
-    for (const e of exited) {
-      this.exits++;
-      this.onExit(e.pid, e.starttime);
+    // Exits first (their wrappers start at once), then the next poll: nothing is missed
+    // meanwhile, a pidfd stays readable.
+    try {
+      for (const e of exited) {
+        this.exits++;
+        this.onExit(e.pid, e.starttime);
+      }
+    } finally {
+      this.arm();
     }
   }
 
