@@ -16,6 +16,7 @@ export interface RunArgs {
   'wrapper-timeout': number;
   'log-level': LogLevel;
   socket: string;
+  registrations?: string;
   mode: Mode;
   'pidfd-disable'?: boolean;
   'spawn-node'?: boolean;
@@ -36,6 +37,7 @@ export function runOptions<T>(y: Argv<T>) {
     .option('wrapper', { type: 'string', default: DEFAULT_WRAPPER, defaultDescription: 'ocf/procd-fail', describe: 'failure wrapper, run as WRAPPER --resource R --node N --reason REASON --pid PID' })
     .option('wrapper-timeout', { type: 'number', default: 30, describe: 'seconds before a hanging wrapper run is killed (3 tries with backoff)' })
     .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'control socket: JSON over HTTP on a 0600 Unix socket (folder created 0700); "" for none' })
+    .option('registrations', { type: 'string', defaultDescription: 'beside the socket: procd.registrations.json', describe: 'file (0600) that keeps socket registrations across restarts: a respawned procd watches them at once; "" keeps none' })
     .option('mode', { type: 'string', default: 'auto' as Mode, describe: 'exit detection (auto|event|poll): event (a pidfd per process, exits seen at once, no /proc scans while all are found), poll (read /proc every --interval), auto (event when pidfds work, else poll)' })
     .option('pidfd-disable', { type: 'boolean', hidden: true, describe: 'test only: behave as if pidfds were unavailable (PROCD_PIDFD_DISABLE=1)' })
     .option('spawn-node', { type: 'boolean', hidden: true, describe: 'test and bench only: start wrappers with Node\'s child_process (a fork of the daemon) instead of posix_spawn (PROCD_SPAWN_NODE=1)' })
@@ -55,6 +57,7 @@ export function runOptions<T>(y: Argv<T>) {
       if (!Number.isFinite(t) || t <= 0) throw ERR_BAD_FLAG('--wrapper-timeout', `must be a number of seconds > 0, got ${a['wrapper-timeout']}`);
       if (!(MODES as readonly unknown[]).includes(a.mode)) throw ERR_BAD_FLAG('--mode', `must be one of ${MODES.join(', ')}, got ${JSON.stringify(a.mode)}`);
       if (typeof a.node !== 'string' || a.node.trim() === '') throw ERR_BAD_FLAG('--node', 'must not be empty');
+      if (a.socket === '' && a.registrations) throw ERR_BAD_FLAG('--registrations', 'keeps socket registrations, but --socket is "" (no control socket)');
       if (!a.cib && a.socket === '') throw ERR_BAD_FLAG('--socket', 'is "" and there is no --cib: nothing could ever be watched (give --cib, a socket path, or both)');
       const age = a['journal-max-age'] as string;
       if (age !== '' && parseDurationMs(age) === null) throw ERR_BAD_FLAG('--journal-max-age', `must be a duration like 30s, 10m, 2h or 7d, or "" to keep events, got ${JSON.stringify(age)}`);
@@ -83,6 +86,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     wrapperTimeout: a['wrapper-timeout'],
     logLevel: a['log-level'],
     socket: a.socket,
+    ...(a.registrations !== undefined ? { registrations: a.registrations } : {}),
     mode: a.mode,
     journal: a.journal,
     journalMaxAgeMs: a['journal-max-age'] ? parseDurationMs(a['journal-max-age'])! : 0,

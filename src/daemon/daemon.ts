@@ -11,6 +11,7 @@ import { Monitor } from '../monitor/index.js';
 import { ExitWatcher } from '../proc/index.js';
 import { ControlServer } from './control.js';
 import { createLogger, logEvent, type LogLevel } from './log.js';
+import { defaultRegistrationsPath, Registrations } from './registrations.js';
 import { addResourceRoutes } from './resources.js';
 import { PROCD_BIN, type Mode } from './options.js';
 
@@ -38,6 +39,8 @@ export interface DaemonOptions {
   retryBackoffMs?: number;
   /** Control socket path (JSON over HTTP on a 0600 Unix socket); none when empty or unset. */
   socket?: string;
+  /** Where socket registrations are kept across restarts: beside the socket when unset; not kept when empty. */
+  registrations?: string;
   /** Exit detection: auto (default), event (pidfd), poll. */
   mode?: Mode;
   /** Event journal (SQLite file); in memory when empty or unset. */
@@ -78,6 +81,8 @@ export class Daemon {
   readonly options: DaemonOptions;
   /** The control socket; features add their routes to it before start(). */
   readonly control: ControlServer | null;
+  /** The file socket registrations are kept in across restarts (null: not kept). */
+  private readonly registrations: Registrations | null;
   /** Every event, in SQLite (the HTTP API and the CLI read it). */
   readonly journal: Journal;
   readonly http: HttpApi | null;
@@ -114,7 +119,8 @@ export class Daemon {
     this.control?.route('GET', '/v1/health', () => ({
       body: { status: 'ok', pid: process.pid, node: o.node, uptimeSeconds: (Date.now() - this.startedAt) / 1000, resources: this.monitor.status().length, watchedPids: this.monitor.watchedPids().length },
     }));
-    if (this.control) addResourceRoutes(this.control, this.monitor);
+    this.registrations = o.socket && o.registrations !== '' ? new Registrations(o.registrations ?? defaultRegistrationsPath(o.socket), this.log) : null;
+    if (this.control) addResourceRoutes(this.control, this.monitor, () => this.registrations?.save(this.monitor));
   }
 
   /** Reads the CIB (if any), checks the wrapper and the node, and starts watching. */
@@ -123,6 +129,7 @@ export class Daemon {
       const o = this.options;
       checkWrapper(o.wrapper);
       if (o.cib) this.applyCib(await this.readCib());
+      this.restoreRegistrations();
       this.journal.open();
       this.startExitWatcher();
       await this.control?.listen();
@@ -135,6 +142,14 @@ export class Daemon {
       await this.release();
       throw e;
     }
+  }
+
+  /** Registers again what the socket had registered before a restart (before the socket accepts new ones). */
+  private restoreRegistrations() {
+    if (!this.registrations) return;
+    const saved = this.registrations.load();
+    for (const c of saved) this.monitor.upsert(c);
+    if (saved.length) this.log.info({ registrations: this.registrations.path }, `restored ${saved.length} socket registration${saved.length === 1 ? '' : 's'} from ${this.registrations.path}: ${saved.map((c) => c.resource).join(', ')}`);
   }
 
   /** Closes what a failed start() opened (socket, HTTP, journal, pidfd watcher), so the process can exit with its one error line. */

@@ -52,8 +52,9 @@ export function parseRegistration(body: unknown): ResourceConfig {
  *   GET    /v1/resources/:resource  status of one (404 when unknown)
  *   POST   /v1/resources            register {resource, processes, failResource?}; same specs again is a no-op
  *   DELETE /v1/resources/:resource  unregister (404 when unknown)
+ * `onChange` runs after each registration or removal (the daemon keeps them in a file).
  */
-export function addResourceRoutes(control: ControlServer, monitor: Monitor) {
+export function addResourceRoutes(control: ControlServer, monitor: Monitor, onChange: () => void = () => {}) {
   const one = (resource: string) => {
     const [r] = monitor.status(resource);
     if (!r) throw ERR_NOT_FOUND(`resource ${JSON.stringify(resource)} is not registered`);
@@ -66,11 +67,13 @@ export function addResourceRoutes(control: ControlServer, monitor: Monitor) {
       const config = parseRegistration(req.body);
       const existed = monitor.has(config.resource);
       const changed = monitor.upsert(config);
+      onChange();
       return { status: existed ? 200 : 201, body: { changed, ...one(config.resource) } };
     })
     .route('DELETE', '/v1/resources/:resource', (req) => {
       const r = one(req.params.resource!);
       monitor.remove(r.resource);
+      onChange();
       return { body: { removed: r.resource } };
     });
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { daemonsPerTest, DaemonProc, procd, sh } from '../helpers/daemon.js';
@@ -171,4 +171,50 @@ test('a stale socket left by a crashed daemon is replaced; a live one stops the 
   daemons.push(third);
   assert.equal((await third.exited).code, 2);
   assert.match(third.stderr, /exists and is not a socket; refusing to replace it\n$/);
+});
+
+test('socket registrations survive a crash: a respawned procd watches them at once, removals stick, a bad file is moved aside', async () => {
+  const dir = tempDir('ctl-keep');
+  const sock = join(dir, 'procd.sock');
+  const file = join(dir, 'procd.registrations.json');
+  const name = uniqueName('ctl-keep');
+  const p = spawnNamed(name);
+  const first = await started(['--socket', sock, '--interval', '0.2']);
+  const s = ['--socket', sock];
+  assert.equal(procd(['ctl', 'add', ...s, '--resource', 'web', '--proc', `proc_web=${name}`, '--fail-resource', 'websrv']).code, 0);
+  assert.equal(procd(['ctl', 'add', ...s, '--resource', 'gone', '--proc', `proc_x=${name}`]).code, 0);
+  assert.equal(procd(['ctl', 'remove', ...s, '--resource', 'gone']).code, 0);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { resources: [{ resource: 'web', failResource: 'websrv', processes: [{ name: 'proc_web', prefix: name }] }] });
+
+  await first.stop('SIGKILL');
+  const second = await started(['--socket', sock, '--interval', '0.2']);
+  await second.waitFor('restored line', (l) => /^restored 1 socket registration from .*: web$/.test(l.msg));
+  const found = await second.waitFor('the same process watched again', (l) => l.event === 'process-found' && l.resource === 'web');
+  assert.equal(found.pid, p.pid);
+  const st = JSON.parse(procd(['status', ...s, '--resource', 'web', '--json']).stdout);
+  assert.deepEqual([st.failResource, st.source, st.processes[0].state], ['websrv', 'socket', 'running']);
+  assert.equal(procd(['status', ...s, '--resource', 'gone']).code, 3, 'a removal is kept too');
+  await second.stop();
+
+  writeFileSync(file, '{"resources": [{"resource": "bad name", "processes": []}]}');
+  const third = await started(['--socket', sock]);
+  const err = await third.waitFor('one error line', (l) => l.level === 'error' && l.msg.startsWith(`registrations file ${file}: `));
+  assert.match(err.msg, /resources\[0\]: resource "bad name" must not contain spaces.*; moved aside to .*\.bad-\d+, starting with no socket registrations$/);
+  assert.equal(procd(['status', ...s]).stdout, 'no resources are watched\n');
+  assert.equal(readdirSync(dir).filter((f) => f.includes('.bad-')).length, 1);
+});
+
+test('--registrations "" keeps nothing on disk; --registrations without a socket is refused', async () => {
+  const dir = tempDir('ctl-nokeep');
+  const sock = join(dir, 'procd.sock');
+  const name = uniqueName('ctl-nokeep');
+  spawnNamed(name);
+  const d = await started(['--socket', sock, '--registrations', '']);
+  assert.equal(procd(['ctl', 'add', '--socket', sock, '--resource', 'web', '--proc', `proc_web=${name}`]).code, 0);
+  await d.stop();
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('registrations')), []);
+  const bad = procd(['run', '--socket', '', '--registrations', join(dir, 'r.json'), '--cib', join(dir, 'none.xml')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--registrations.*no control socket/);
 });
