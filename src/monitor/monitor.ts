@@ -377,7 +377,10 @@ export class Monitor {
     for (const r of this.resources.values()) for (const s of r.specs) if (s.state !== 'running') waiting.push([r, s]);
     if (waiting.length === 0) return;
     const t0 = performance.now();
-    const found = this.scanner.scan(waiting.map(([, s]) => s.prefix));
+    // Event mode: deaths the pidfds see during the scan are reported during it (they only
+    // change running specs; the scan's results go to the specs that were waiting).
+    const w = this.watcher;
+    const found = this.scanner.scan(waiting.map(([, s]) => s.prefix), w ? { checkpoint: () => w.pollNow() } : {});
     this.lastScanMs = performance.now() - t0;
     this.scans++;
     const now = nowUs();

@@ -126,6 +126,34 @@ export class ExitWatcher {
     return { held: true, stat };
   }
 
+  /**
+   * Reports the exits the kernel has already signalled, now, on the calling thread: for long
+   * work on the main thread (a discovery scan) to call every millisecond or so, so that a death
+   * does not wait for it to end before the poll thread's result can be handled. One poll(2) with
+   * timeout 0 over the held pidfds (the poll thread's own poll is not disturbed: readiness stays).
+   * Returns how many exits it reported; each exit is reported once, by whichever sees it first.
+   */
+  pollNow(): number {
+    if (this.closed || this.byKey.size === 0) return 0;
+    const entries = [...this.byKey.values()];
+    const fds = Buffer.alloc(8 * entries.length);
+    entries.forEach((e, i) => {
+      fds.writeInt32LE(e.fd, 8 * i);
+      fds.writeInt16LE(POLLIN, 8 * i + 4);
+    });
+    if (this.libc.poll(fds, entries.length, 0) <= 0) return 0;
+    const exited = entries.filter((e, i) => fds.readInt16LE(8 * i + 6) !== 0);
+    for (const e of exited) {
+      this.byKey.delete(`${e.pid}:${e.starttime}`);
+      this.release(e.fd);
+    }
+    for (const e of exited) {
+      this.exits++;
+      this.onExit(e.pid, e.starttime);
+    }
+    return exited.length;
+  }
+
   /** Releases the pidfd of (pid, starttime), if held. */
   unwatch(pid: number, starttime: number) {
     const key = `${pid}:${starttime}`;

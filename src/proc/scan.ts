@@ -34,7 +34,12 @@ export class Scanner {
     this.selfPid = selfPid;
   }
 
-  scan(prefixes: readonly string[]): Map<string, Candidate[]> {
+  /**
+   * `checkpoint` runs first and then about every `everyMs` of scanning (event mode: it reports
+   * the exits the pidfds saw meanwhile, so a death is not kept waiting by a long scan of a busy
+   * machine).
+   */
+  scan(prefixes: readonly string[], o: { checkpoint?: () => void; everyMs?: number } = {}): Map<string, Candidate[]> {
     const result = new Map<string, Candidate[]>();
     const wanted = [...new Set(prefixes)].filter((p) => p.length > 0);
     for (const p of wanted) result.set(p, []);
@@ -48,7 +53,19 @@ export class Scanner {
     const statCache = new Map<number, ProcStat | null>();
     const root = this.root;
 
+    const { checkpoint, everyMs = 1 } = o;
+    checkpoint?.();
+    let lastCheckpoint = performance.now();
+    let sinceCheck = 0;
     for (const pid of listPids(root)) {
+      if (checkpoint && ++sinceCheck >= 16) {
+        sinceCheck = 0;
+        const now = performance.now();
+        if (now - lastCheckpoint >= everyMs) {
+          checkpoint();
+          lastCheckpoint = performance.now();
+        }
+      }
       if (pid === this.selfPid) continue;
       let n: number;
       let fd: number;

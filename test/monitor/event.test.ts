@@ -187,3 +187,27 @@ for (const mode of ['event', 'poll'] as const) {
     assert.equal(st.filter((s) => s.state === 'running').length, 6);
   });
 }
+
+test('event mode: a death the kernel has signalled is reported by the discovery scan itself, not after it', async () => {
+  const { m, lost } = setup('event', { interval: 3600, grace: 3600 });
+  const name = uniqueName('ev-scan');
+  const p = spawnNamed(name);
+  await waitFor('sleep', () => procState(p.pid!) === 'S');
+  // One resource held by a pidfd, one that matches nothing (so every tick scans /proc).
+  m.upsert(resource('held', { proc_a: name }));
+  m.upsert(resource('waiting', { proc_b: uniqueName('ev-scan-none') }));
+  m.start();
+  const scans = m.scans;
+  p.kill('SIGKILL');
+  // Wait synchronously: the poll thread's result cannot be handled meanwhile.
+  const end = Date.now() + 5000;
+  while (procState(p.pid!) !== 'Z' && procState(p.pid!) !== null && Date.now() < end);
+  assert.equal(lost().length, 0);
+  m.tick();
+  assert.equal(m.scans, scans + 1);
+  assert.equal(lost().length, 1, 'reported inside the tick, by the scan');
+  assert.deepEqual([lost()[0]!.pid, lost()[0]!.detectedBy, lost()[0]!.reason], [p.pid, 'pidfd', 'exited']);
+  await sleep(300);
+  assert.equal(lost().length, 1, 'the poll thread does not report it again');
+  assert.equal(m.pidfdExits, 1);
+});

@@ -114,3 +114,23 @@ test(`${PIDFD_DISABLE_ENV}=1 makes pidfds unavailable, with the reason`, () => {
   assert.equal(typeof other, 'string');
   assert.match(other as string, /\/tmp\/not-proc/);
 });
+
+test('pollNow reports an exit at once on the calling thread; the poll thread does not report it again', async () => {
+  const w = open();
+  const p = spawnTracked('sleep', ['1000']);
+  await waitFor('sleep', () => procState(p.pid!) === 'S');
+  const exits: number[] = [];
+  w.onExit = (pid) => exits.push(pid);
+  assert.equal(w.watch(p.pid!, readStat(p.pid!)!.starttime).held, true);
+  assert.equal(w.pollNow(), 0, 'nothing has exited');
+  p.kill('SIGKILL');
+  const end = Date.now() + 5000;
+  while (procState(p.pid!) !== 'Z' && procState(p.pid!) !== null && Date.now() < end);
+  assert.equal(w.pollNow(), 1);
+  assert.deepEqual(exits, [p.pid]);
+  assert.equal(w.size, 0);
+  await sleep(300);
+  assert.deepEqual(exits, [p.pid], 'reported once');
+  assert.equal(w.exits, 1);
+  await w.close();
+});

@@ -89,3 +89,16 @@ test('1,000 scans with processes coming and going never throw', async () => {
   }
   assert.ok(scans > 10);
 });
+
+test('a checkpoint runs before the scan and about every everyMs during it', async () => {
+  const name = uniqueName('scan-cp');
+  for (let i = 0; i < 40; i++) spawnNamed(`${name}-${i}`);
+  await sleep(200);
+  let calls = 0;
+  const r = asProcd().scan([name], { checkpoint: () => calls++, everyMs: 0 });
+  assert.equal(r.get(name)!.length, 40);
+  assert.ok(calls >= 1 + Math.floor(40 / 16), `checkpoint ran ${calls} times`);
+  let none = 0;
+  asProcd().scan([name], { checkpoint: () => none++, everyMs: 60_000 });
+  assert.equal(none, 1, 'only the first one when the scan is shorter than everyMs');
+});
