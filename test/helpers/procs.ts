@@ -54,6 +54,15 @@ export function procState(pid: number): string | null {
   }
 }
 
+/**
+ * Waits without yielding to the event loop until pid is dead (zombie or gone): results of other
+ * threads (the pidfd poll thread's) cannot be handled meanwhile. Throws after `ms`.
+ */
+export function untilDeadSync(pid: number, ms = 5000) {
+  const end = Date.now() + ms;
+  while (procState(pid) !== 'Z' && procState(pid) !== null) if (Date.now() > end) throw new Error(`pid ${pid} still alive after ${ms} ms`);
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` every 20 ms until it returns a truthy value or `ms` pass; throws with `what` on time-out. */

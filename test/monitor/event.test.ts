@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { EventBus, type EventOf, type ProcdEvent } from '../../src/events/index.js';
 import { Monitor, type ResourceConfig } from '../../src/monitor/index.js';
 import { ExitWatcher } from '../../src/proc/index.js';
-import { killAll, procState, sleep, spawnNamed, spawnTracked, spawnZombieMaker, uniqueName, waitFor } from '../helpers/procs.js';
+import { killAll, procState, sleep, spawnNamed, spawnTracked, spawnZombieMaker, uniqueName, untilDeadSync, waitFor } from '../helpers/procs.js';
 import { spawnCmdlineRewriter, spawnDState } from '../helpers/states.js';
 
 const monitors: Monitor[] = [];
@@ -199,9 +199,7 @@ test('event mode: a death the kernel has signalled is reported by the discovery 
   m.start();
   const scans = m.scans;
   p.kill('SIGKILL');
-  // Wait synchronously: the poll thread's result cannot be handled meanwhile.
-  const end = Date.now() + 5000;
-  while (procState(p.pid!) !== 'Z' && procState(p.pid!) !== null && Date.now() < end);
+  untilDeadSync(p.pid!);
   assert.equal(lost().length, 0);
   m.tick();
   assert.equal(m.scans, scans + 1);

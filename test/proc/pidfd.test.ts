@@ -2,7 +2,7 @@ import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { ExitWatcher, PIDFD_DISABLE_ENV, readStat } from '../../src/proc/index.js';
-import { killAll, procState, sleep, spawnNamed, spawnTracked, uniqueName, waitFor } from '../helpers/procs.js';
+import { killAll, procState, sleep, spawnNamed, spawnTracked, uniqueName, untilDeadSync, waitFor } from '../helpers/procs.js';
 
 const watchers: ExitWatcher[] = [];
 afterEach(async () => {
@@ -124,8 +124,7 @@ test('pollNow reports an exit at once on the calling thread; the poll thread doe
   assert.equal(w.watch(p.pid!, readStat(p.pid!)!.starttime).held, true);
   assert.equal(w.pollNow(), 0, 'nothing has exited');
   p.kill('SIGKILL');
-  const end = Date.now() + 5000;
-  while (procState(p.pid!) !== 'Z' && procState(p.pid!) !== null && Date.now() < end);
+  untilDeadSync(p.pid!);
   assert.equal(w.pollNow(), 1);
   assert.deepEqual(exits, [p.pid]);
   assert.equal(w.size, 0);
