@@ -5,7 +5,8 @@ import { readCibConfig, type CibConfig } from '../cib/index.js';
 import { defineError, errorLine } from '../errors.js';
 import { EventBus } from '../events/index.js';
 import { Failover, spawnMethod } from '../failover/index.js';
-import { HttpApi } from '../http/index.js';
+// Type only: fastify and prom-client (~10 MB RSS) load in start(), and only with --http.
+import type { HttpApi } from '../http/index.js';
 import { Journal } from '../journal/index.js';
 import { Monitor } from '../monitor/index.js';
 import { ExitWatcher } from '../proc/index.js';
@@ -85,7 +86,8 @@ export class Daemon {
   private readonly registrations: Registrations | null;
   /** Every event, in SQLite (the HTTP API and the CLI read it). */
   readonly journal: Journal;
-  readonly http: HttpApi | null;
+  /** Set by start() when --http is given (the module is loaded only then). */
+  http: HttpApi | null = null;
   readonly startedAt = Date.now();
   private stopping = false;
 
@@ -114,7 +116,6 @@ export class Daemon {
       ...(o.journalBuffer ? { bufferMax: o.journalBuffer } : {}),
     });
     this.bus.subscribe((e) => void this.journal.append(e));
-    this.http = o.http ? new HttpApi({ bus: this.bus, monitor: this.monitor, journal: this.journal, log: this.log, node: o.node, startedAt: this.startedAt }, { listen: o.http, ...(o.httpToken ? { token: o.httpToken } : {}) }) : null;
     this.control = o.socket ? new ControlServer(o.socket) : null;
     this.control?.route('GET', '/v1/health', () => ({
       body: { status: 'ok', pid: process.pid, node: o.node, uptimeSeconds: (Date.now() - this.startedAt) / 1000, resources: this.monitor.status().length, watchedPids: this.monitor.watchedPids().length },
@@ -127,6 +128,11 @@ export class Daemon {
   async start() {
     try {
       const o = this.options;
+      // First, before anything is emitted: the API subscribes to the bus (metrics, SSE).
+      if (o.http) {
+        const { HttpApi } = await import('../http/index.js');
+        this.http = new HttpApi({ bus: this.bus, monitor: this.monitor, journal: this.journal, log: this.log, node: o.node, startedAt: this.startedAt }, { listen: o.http, ...(o.httpToken ? { token: o.httpToken } : {}) });
+      }
       checkWrapper(o.wrapper);
       if (o.cib) this.applyCib(await this.readCib());
       this.restoreRegistrations();
