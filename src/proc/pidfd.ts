@@ -60,6 +60,13 @@ export class ExitWatcher {
   private closing: (() => void) | null = null;
   private readonly one = Buffer.alloc(8);
   private readonly drain = Buffer.alloc(8);
+  /**
+   * The pollfd array of the poll in flight and the entries it covers (slot i + 1 is armed[i]).
+   * Both are reused by every poll (only one is ever in flight), so re-arming after each wake-up
+   * or exit allocates nothing; the buffer only grows (doubling) when more processes are held.
+   */
+  private fds = Buffer.alloc(8 * 64);
+  private readonly armed: Entry[] = [];
 
   private constructor(
     private readonly libc: Libc,
@@ -194,22 +201,44 @@ export class ExitWatcher {
   /** Starts one poll over the wake-up eventfd and every held pidfd. */
   private arm() {
     if (this.closed || this.inFlight) return;
-    const entries = [...this.byKey.values()];
-    const n = entries.length + 1;
-    const fds = Buffer.alloc(8 * n);
+    // Overwrite in place: emptying the array (length = 0) would drop its backing store and
+    // make every re-arm grow a new one.
+    const armed = this.armed;
+    let held = 0;
+    for (const e of this.byKey.values()) {
+      if (held < armed.length) armed[held] = e;
+      else armed.push(e);
+      held++;
+    }
+    if (armed.length > held) armed.length = held;
+    const n = held + 1;
+    if (this.fds.length < 8 * n) {
+      let size = this.fds.length;
+      while (size < 8 * n) size *= 2;
+      this.fds = Buffer.alloc(size);
+    }
+    const fds = this.fds;
     fds.writeInt32LE(this.wakeFd, 0);
     fds.writeInt16LE(POLLIN, 4);
-    entries.forEach((e, i) => {
-      fds.writeInt32LE(e.fd, 8 * (i + 1));
-      fds.writeInt16LE(POLLIN, 8 * (i + 1) + 4);
-    });
+    fds.writeInt16LE(0, 6);
+    for (let i = 0; i < armed.length; i++) {
+      const off = 8 * (i + 1);
+      fds.writeInt32LE(armed[i]!.fd, off);
+      fds.writeInt16LE(POLLIN, off + 4);
+      fds.writeInt16LE(0, off + 6);
+    }
     this.inFlight = true;
     this.polls++;
-    this.libc.pollAsync(fds, n, -1, (err, r) => this.polled(err, r, fds, entries));
+    this.libc.pollAsync(fds, n, -1, this.onPolled);
   }
 
-  private polled(err: unknown, r: number, fds: Buffer, entries: Entry[]) {
+  /** The one completion callback every poll shares (no closure per poll). */
+  private readonly onPolled = (err: unknown, r: number) => this.polled(err, r);
+
+  private polled(err: unknown, r: number) {
     this.inFlight = false;
+    const fds = this.fds;
+    const armed = this.armed;
     if (fds.readInt16LE(6) !== 0 || this.woken) {
       try {
         readSync(this.wakeFd, this.drain, 0, 8, null);
@@ -224,26 +253,32 @@ export class ExitWatcher {
       const why = err ? String((err as Error).message ?? err) : 'poll failed';
       for (const e of this.byKey.values()) closeSync(e.fd);
       this.byKey.clear();
+      armed.length = 0;
       this.closed = true;
       this.finish();
       this.onError(`pidfd poll failed: ${why}`);
       return;
     }
-    const exited: Entry[] = [];
-    entries.forEach((e, i) => {
-      if (fds.readInt16LE(8 * (i + 1) + 6) === 0) return;
-      const key = `${e.pid}:${e.starttime}`;
-      if (this.byKey.get(key) !== e) return; // let go meanwhile
-      this.byKey.delete(key);
-      closeSync(e.fd);
-      exited.push(e);
-    });
+    let exited: Entry[] | null = null;
+    if (r > 0) {
+      for (let i = 0; i < armed.length; i++) {
+        if (fds.readInt16LE(8 * (i + 1) + 6) === 0) continue;
+        const e = armed[i]!;
+        const key = `${e.pid}:${e.starttime}`;
+        if (this.byKey.get(key) !== e) continue; // let go meanwhile (or reported by pollNow)
+        this.byKey.delete(key);
+        closeSync(e.fd);
+        (exited ??= []).push(e);
+      }
+    }
     // Exits first (their wrappers start at once), then the next poll: nothing is missed
     // meanwhile, a pidfd stays readable.
     try {
-      for (const e of exited) {
-        this.exits++;
-        this.onExit(e.pid, e.starttime);
+      if (exited) {
+        for (const e of exited) {
+          this.exits++;
+          this.onExit(e.pid, e.starttime);
+        }
       }
     } finally {
       this.arm();

@@ -133,3 +133,29 @@ test('pollNow reports an exit at once on the calling thread; the poll thread doe
   assert.equal(w.exits, 1);
   await w.close();
 });
+
+test('re-arming reuses its pollfd buffer: across many polls, with the set shrinking and growing, only real exits are reported', async () => {
+  const w = open();
+  const exits: number[] = [];
+  w.onExit = (pid) => exits.push(pid);
+  const kids = Array.from({ length: 70 }, () => spawnNamed(uniqueName('rearm')));
+  await waitFor('70 sleeps', () => kids.every((k) => readStat(k.pid!)?.comm === 'sleep'), 20_000);
+  const st = (k: (typeof kids)[number]) => readStat(k.pid!)!.starttime;
+  for (const k of kids.slice(0, 10)) assert.equal(w.watch(k.pid!, st(k)).held, true);
+  const expected: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    // Grow past the first buffer (64 slots), kill one, let another go.
+    for (const k of kids.slice(10 + round * 12, 22 + round * 12)) assert.equal(w.watch(k.pid!, st(k)).held, true);
+    const victim = kids[round]!;
+    victim.kill('SIGKILL');
+    expected.push(victim.pid!);
+    await waitFor(`exit ${round + 1}`, () => exits.length === expected.length);
+    const letGo = kids[5 + round]!;
+    w.unwatch(letGo.pid!, st(letGo));
+    letGo.kill('SIGKILL');
+    await sleep(100);
+    assert.deepEqual(exits, expected);
+  }
+  assert.equal(w.size, 70 - 10);
+  assert.ok(w.polls > 10, `${w.polls} polls`);
+});
