@@ -36,7 +36,7 @@ export async function threadsSection(watchdog: Watchdog | null): Promise<Section
   if (!watchdog || !st) {
     lines.push(`  watchdog: not running${watchdog?.failure ? ` (${watchdog.failure})` : ''}; no record of blocked periods`);
   } else {
-    lines.push(`  event loop: responsive (heartbeat ${duration(st.heartbeatAgeMs)} ago; blocked = no heartbeat for ${watchdog.thresholdMs} ms)`);
+    lines.push(`  event loop: responsive (last answered a watchdog ping ${duration(st.heartbeatAgeMs)} ago; blocked = a ping unanswered for ${watchdog.thresholdMs} ms)`);
   }
   lines.push('  now: building this report');
   for (const l of (new Error().stack ?? '').split('\n').slice(1, 6)) lines.push(`    ${l.trim()}`);
@@ -49,7 +49,7 @@ export async function threadsSection(watchdog: Watchdog | null): Promise<Section
     }
     lines.push('');
     lines.push(`------ Thread procd-watchdog (Node thread ${st.threadId}) ------`);
-    lines.push(`  polls the main thread's heartbeat every ${watchdog!.pollMs} ms; captures its stack through the inspector when it stops`);
+    lines.push(`  looks every ${watchdog!.pollMs} ms which system call the main thread is in; pings it when it is not idle in epoll; captures its stack through the inspector when a ping goes unanswered`);
     for (const l of st.stack.split('\n').slice(1, 5)) lines.push(`    ${l.trim()}`);
   }
   const tasks = listTasks(process.pid);

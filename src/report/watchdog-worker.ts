@@ -1,12 +1,17 @@
 /**
- * The watchdog thread. The main thread stamps a shared heartbeat every few milliseconds; when
- * the stamp goes stale (the event loop is blocked or very busy), this thread attaches to the
- * main thread's inspector, pauses it for an instant, records its JavaScript stack and lets it
- * go. Reports then say "main thread blocked for X ms at: <stack>" even though the main thread
- * could not answer while it happened.
+ * The watchdog thread. It costs the main thread nothing while the daemon idles: every `pollMs`
+ * it reads, with one pread(2), which system call the main thread is in
+ * (/proc/self/task/<pid>/syscall). Waiting in epoll is an idle event loop. Anything else (running
+ * JavaScript, another system call) makes it ping the main thread and sample every 50 ms; the
+ * main thread answers by stamping a shared clock when its loop handles the ping. No answer within
+ * `thresholdMs` of the ping is a blocked loop: this thread attaches to the main thread's
+ * inspector, pauses it for an instant, records its JavaScript stack and lets it go. Reports then
+ * say "main thread blocked for X ms at: <stack>" even though the main thread could not answer
+ * while it happened. Between samples this thread sleeps in Atomics.wait (no event-loop turn).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 
 export interface Frame {
   fn: string;
@@ -34,10 +39,12 @@ export interface WatchdogReply {
   stack: string;
 }
 export interface WatchdogData {
+  /** [0]: the main thread's answer to the last ping (ms since the epoch); Float64. */
   heartbeat: SharedArrayBuffer;
+  /** Int32 [0]: wake-up word (the main thread notifies it when it sends a request); [1]: 1 = stop. */
+  control: SharedArrayBuffer;
   thresholdMs: number;
   pollMs: number;
-  beatMs: number;
 }
 
 const MAX_FRAMES = 24;
@@ -61,14 +68,19 @@ function finish(endedAt: number) {
   current = null;
 }
 
-function capture(ep: BlockEpisode) {
+/** Takes the main thread's stack into `ep`; resolves when done (or given up). */
+function capture(ep: BlockEpisode): Promise<void> {
+  return new Promise((resolve) => captureInto(ep, resolve));
+}
+
+function captureInto(ep: BlockEpisode, resolve: () => void) {
   let session: Session;
   try {
     session = new Session();
     session.connectToMainThread();
   } catch (e) {
     ep.note = `no stack: the inspector is not available (${(e as Error).message})`;
-    return;
+    return resolve();
   }
   let done = false;
   const close = (note?: string) => {
@@ -81,6 +93,7 @@ function capture(ep: BlockEpisode) {
     } catch {
       /* already gone */
     }
+    resolve();
   };
   const timer = setTimeout(() => close('no stack: the main thread did not reach JavaScript within 2 s (native code or a system call?)'), 2000);
   const urls = new Map<string, string>();
@@ -104,48 +117,113 @@ function capture(ep: BlockEpisode) {
   });
 }
 
-function poll() {
-  const last = beat[0]!;
-  const t = now();
-  if (current) {
-    if (last > current.since) finish(last - data.beatMs);
-    else {
-      current.durationMs = t - current.since;
-      if (!tried && current.durationMs > CAPTURE_GAP_MS) tryCapture(current, t);
-    }
-    return;
+/** epoll_wait, epoll_pwait, epoll_pwait2: the event loop waiting for work. */
+const EPOLL: Record<string, number[]> = { x64: [232, 281, 441], ia32: [256, 319, 441], arm64: [22, 441], arm: [250, 346, 441] };
+const epoll = new Set(EPOLL[process.arch] ?? []);
+const SUSPECT_POLL_MS = 50;
+let syscallFd = -1;
+try {
+  syscallFd = openSync(`/proc/self/task/${process.pid}/syscall`, 'r');
+} catch {
+  /* not readable here: every sample pings */
+}
+const sample = Buffer.alloc(32);
+
+/** True when the main thread waits in epoll (its event loop is idle); false when unknown. */
+function mainThreadIdle(): boolean {
+  if (syscallFd < 0 || epoll.size === 0) return false;
+  let n: number;
+  try {
+    n = readSync(syscallFd, sample, 0, sample.length, 0);
+  } catch {
+    return false;
   }
-  if (last > 0 && t - last > data.thresholdMs) {
-    current = { since: last, durationMs: t - last, ongoing: true, frames: null };
+  let nr = 0;
+  let i = 0;
+  for (; i < n && sample[i]! >= 48 && sample[i]! <= 57; i++) nr = nr * 10 + sample[i]! - 48;
+  return i > 0 && epoll.has(nr);
+}
+
+/** When the outstanding ping was sent (0: none). */
+let pingedAt = 0;
+/** When the main thread was last seen idle or answering: a block began after this (at most `pollMs` before the ping). */
+let lastSeenFree = now();
+
+/** One look at the main thread; returns how long to sleep before the next. */
+function poll(): number {
+  const t = now();
+  const answered = beat[0]!;
+  if (pingedAt && answered >= pingedAt) {
+    // The loop handled the ping: any block is over.
+    if (current) finish(answered);
+    pingedAt = 0;
+    lastSeenFree = answered;
+  }
+  if (current) {
+    current.durationMs = t - current.since;
+    if (!tried && current.durationMs > CAPTURE_GAP_MS) tryCapture(current, t);
+    return SUSPECT_POLL_MS;
+  }
+  if (pingedAt) {
+    if (t - pingedAt <= data.thresholdMs) return SUSPECT_POLL_MS;
+    current = { since: lastSeenFree, durationMs: t - lastSeenFree, ongoing: true, frames: null };
     episodes.push(current);
     if (episodes.length > KEEP) episodes.shift();
     total++;
     tried = false;
     if (t - lastCapture > CAPTURE_GAP_MS) tryCapture(current, t);
     else current.note = 'no stack: another block was captured less than a second before';
+    return SUSPECT_POLL_MS;
   }
+  if (mainThreadIdle()) {
+    lastSeenFree = t;
+    return data.pollMs;
+  }
+  pingedAt = t;
+  parentPort!.postMessage({ type: 'ping' });
+  return SUSPECT_POLL_MS;
 }
 
 function tryCapture(ep: BlockEpisode, t: number) {
   tried = true;
   lastCapture = t;
   delete ep.note;
-  capture(ep);
+  capturing = capture(ep).finally(() => (capturing = null));
 }
 
-setInterval(poll, data.pollMs);
+const control = new Int32Array(data.control);
+/** A capture in progress: the loop below waits for it (the inspector session needs this thread's event loop). */
+let capturing: Promise<void> | null = null;
 
-parentPort!.on('message', (m: { type: string; id: number }) => {
+function serve(m: { type: string; id: number }) {
   if (m.type !== 'status') return;
   // The main thread is answering, so any block is over.
   if (current) finish(now());
+  pingedAt = 0;
+  lastSeenFree = now();
   const reply: WatchdogReply = {
     id: m.id,
     threadId,
-    heartbeatAgeMs: now() - beat[0]!,
+    heartbeatAgeMs: Math.max(0, now() - beat[0]!),
     episodes: episodes.map((e) => ({ ...e, frames: e.frames ? [...e.frames] : null })),
     total,
     stack: new Error('watchdog').stack ?? '',
   };
   parentPort!.postMessage(reply);
-});
+}
+
+async function run() {
+  let sleepMs = data.pollMs;
+  while (Atomics.load(control, 1) === 0) {
+    Atomics.wait(control, 0, 0, sleepMs);
+    Atomics.store(control, 0, 0);
+    if (Atomics.load(control, 1) !== 0) break;
+    let m;
+    while ((m = receiveMessageOnPort(parentPort!))) serve(m.message);
+    sleepMs = poll();
+    if (capturing) await capturing;
+  }
+  if (syscallFd >= 0) closeSync(syscallFd);
+}
+
+void run();
