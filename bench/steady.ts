@@ -34,7 +34,10 @@ export async function steadyBench(seconds = 60, watched = 100, machine = 5000) {
   const rows: (string | number)[][] = [];
   try {
     for (const { d } of daemons) await d.waitFor('all found', () => d.events('process-found').length >= watched);
-    await sleep(10_000); // past start-up work (JIT, the first GCs of the memory reducer)
+    // Past start-up work: JIT, and V8's memory reducer, which runs a few GCs at growing gaps once
+    // allocation calms down (an idle daemon without the report watchdog: 0.38 % of a core 15-45 s
+    // after start, 0.06 % 60-100 s after). PROCD_BENCH_SETTLE (seconds) overrides it.
+    await sleep(Number(process.env.PROCD_BENCH_SETTLE ?? 60) * 1000);
     const onMachine = countProcs();
     const before = daemons.map(({ d }) => cpuSeconds(d.pid));
     await sleep(seconds * 1000);
