@@ -88,6 +88,10 @@ export class BenchDaemon {
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
     // PROCD_BENCH_* settings are the bench's, not flags for procd (yargs reads every PROCD_* variable).
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PROCD_BENCH_')));
+    // Never the system journal (/var/lib/procd/journal.db, shared by every procd on the machine
+    // and grown by every earlier run: its retention work showed up in the CPU bench): a fresh
+    // file unless the args name one.
+    if (!args.includes('--journal')) args = [...args, '--journal', join(benchDir('journal'), 'journal.db')];
     this.child = spawn(PROCD, ['run', '--socket', '', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...base, ...env } });
     createInterface({ input: this.child.stdout! }).on('line', (s) => {
       let l: LogLine;
