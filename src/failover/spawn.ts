@@ -209,14 +209,14 @@ function loadPosixSpawner(): Spawner {
   const attrSetFlags = lib.func('int posix_spawnattr_setflags(void *attr, short flags)');
   const attrSetSigmask = lib.func('int posix_spawnattr_setsigmask(void *attr, void *set)');
   const attrSetSigdefault = lib.func('int posix_spawnattr_setsigdefault(void *attr, void *set)');
-  const attrDestroy = lib.func('int posix_spawnattr_destroy(void *attr)');
   const sigemptyset = lib.func('int sigemptyset(void *set)');
   const sigfillset = lib.func('int sigfillset(void *set)');
   const pipe2 = lib.func('int pipe2(_Out_ int *fds, int flags)');
   const waitpid = lib.func('int waitpid(int pid, _Out_ int *status, int options)');
 
-  // One attribute set for every spawn: every signal back to its default disposition (the daemon
-  // ignores SIGPIPE, an exec'd program would inherit that) and nothing blocked, as libuv does.
+  // One attribute set for every spawn, kept for the daemon's lifetime (never destroyed): every
+  // signal back to its default disposition (the daemon ignores SIGPIPE, an exec'd program would
+  // inherit that) and nothing blocked, as libuv does.
   const attr = Buffer.alloc(OPAQUE_BYTES);
   const empty = Buffer.alloc(OPAQUE_BYTES);
   const full = Buffer.alloc(OPAQUE_BYTES);
@@ -224,7 +224,6 @@ function loadPosixSpawner(): Spawner {
   attrSetSigmask(attr, empty);
   attrSetSigdefault(attr, full);
   attrSetFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  void attrDestroy; // kept for the daemon's lifetime
 
   const reaper = new Reaper((pid) => {
     const status = [0];
