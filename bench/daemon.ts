@@ -131,11 +131,11 @@ export class BenchDaemon {
 
 /** CPU time of a process, all threads, in seconds (schedstat: nanoseconds on CPU). */
 /** The two daemons the steady-state benchmarks compare side by side: event mode and polling at 1 s, same CIB and wrapper. */
-export function eventAndPollDaemons(cib: string, wrapper: string, extra: { event?: string[]; poll?: string[] } = {}): { label: string; d: BenchDaemon }[] {
+export function eventAndPollDaemons(cib: string, wrapper: string): { label: string; d: BenchDaemon }[] {
   const common = ['--cib', cib, '--node', 'bench', '--wrapper', wrapper, '--interval', '1'];
   return [
-    { label: 'event (pidfd)', d: new BenchDaemon([...common, '--mode', 'event', ...(extra.event ?? [])]) },
-    { label: 'poll, --interval 1', d: new BenchDaemon([...common, '--mode', 'poll', ...(extra.poll ?? [])]) },
+    { label: 'event (pidfd)', d: new BenchDaemon([...common, '--mode', 'event']) },
+    { label: 'poll, --interval 1', d: new BenchDaemon([...common, '--mode', 'poll']) },
   ];
 }
 

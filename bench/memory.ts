@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { eventAndPollDaemons, benchDir, rssMb, spawnWatched, writeCib } from './daemon.js';
 import { fmt, sleep, table } from './lib.js';
 import { nullWrapper } from './steady.js';
@@ -35,8 +34,8 @@ export async function memoryBench(minutes = 10, watched = 1000) {
   const cib = writeCib(dir, names);
   const wrapper = nullWrapper(dir);
   const w = await spawnWatched(names.map((n) => n.trim()));
-  // Each daemon its own journal: the default file is shared with every other procd on the machine.
-  const daemons = eventAndPollDaemons(cib, wrapper, { event: ['--journal', join(dir, 'journal-event.db')], poll: ['--journal', join(dir, 'journal-poll.db')] });
+  // Each daemon gets its own fresh journal from BenchDaemon (never the machine's shared one).
+  const daemons = eventAndPollDaemons(cib, wrapper);
   const samples: { t: number; mb: number }[][] = daemons.map(() => []);
   const rows: (string | number)[][] = [];
   const totalMs = minutes * 60_000;

@@ -154,10 +154,7 @@ export class ExitWatcher {
       this.byKey.delete(`${e.pid}:${e.starttime}`);
       this.release(e.fd);
     }
-    for (const e of exited) {
-      this.exits++;
-      this.onExit(e.pid, e.starttime);
-    }
+    this.report(exited);
     return exited.length;
   }
 
@@ -274,14 +271,17 @@ export class ExitWatcher {
     // Exits first (their wrappers start at once), then the next poll: nothing is missed
     // meanwhile, a pidfd stays readable.
     try {
-      if (exited) {
-        for (const e of exited) {
-          this.exits++;
-          this.onExit(e.pid, e.starttime);
-        }
-      }
+      if (exited) this.report(exited);
     } finally {
       this.arm();
+    }
+  }
+
+  /** Hands exits to onExit, counted (from the poll thread's result or from pollNow). */
+  private report(exited: Entry[]) {
+    for (const e of exited) {
+      this.exits++;
+      this.onExit(e.pid, e.starttime);
     }
   }
 
