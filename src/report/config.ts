@@ -36,7 +36,8 @@ export function effectiveOptions(args: Record<string, unknown>, argv: string[], 
     const source: OptionSource = flags.has(name) ? 'flag' : env[envName(name)] !== undefined ? `env ${envName(name)}` : 'default';
     out.push({ name, value: isSecretName(name) && v !== undefined && v !== '' ? MASK : v, source });
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  // Option names are ASCII: a plain comparison (localeCompare loads ICU's collation data, ~3 MB RSS for the daemon's life).
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** A command line with the values of secret flags masked: `--token x` and `--token=x` become `--token ***`. */
