@@ -136,9 +136,11 @@ export class Daemon {
       checkWrapper(o.wrapper);
       if (o.cib) this.applyCib(await this.readCib());
       this.restoreRegistrations();
-      this.journal.open();
+      // What can refuse the start comes before the journal, so a refused start leaves no file behind.
       this.startExitWatcher();
       await this.control?.listen();
+      // Synchronous, and before any request on the socket is handled (those are later turns of the loop).
+      this.journal.open();
       await this.http?.listen();
       this.failover.attach();
       this.monitor.start();

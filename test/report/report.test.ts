@@ -251,7 +251,7 @@ test('a full stderr (nobody reads it) neither stalls detection nor holds up the 
   const sock = join(dir, 'procd.sock');
   const wrapper = writeScript(dir, 'quick-wrapper', 'exit 0');
   // procd's stderr goes into a pipe whose reader (sleep) never reads; its stdout comes to us.
-  const sh = spawn('/bin/sh', ['-c', 'exec 3>&1; "$0" run --cib "$1" --node node1 --interval 0.2 --socket "$2" --wrapper "$3" 2>&1 1>&3 3>&- | sleep 100000', PROCD, twoNodeCib(dir, name), sock, wrapper], {
+  const sh = spawn('/bin/sh', ['-c', 'exec 3>&1; "$0" run --cib "$1" --node node1 --interval 0.2 --socket "$2" --wrapper "$3" --journal "" 2>&1 1>&3 3>&- | sleep 100000', PROCD, twoNodeCib(dir, name), sock, wrapper], {
     stdio: ['ignore', 'pipe', 'ignore'],
     detached: true,
   });
@@ -298,7 +298,7 @@ test('stderr redirected to a file: the report is appended to it', async () => {
   const errFile = join(dir, 'procd.err');
   const fd = openSync(errFile, 'a');
   const sock = join(dir, 'procd.sock');
-  const c = spawn(PROCD, ['run', '--node', 'n1', '--socket', sock], { stdio: ['ignore', 'pipe', fd] });
+  const c = spawn(PROCD, ['run', '--node', 'n1', '--socket', sock, '--journal', ''], { stdio: ['ignore', 'pipe', fd] });
   closeSync(fd);
   let out = '';
   c.stdout!.on('data', (d) => (out += d));
