@@ -74,6 +74,8 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   // yargs reads PROCD_PIDFD_DISABLE as this hidden flag; the pidfd code looks at the variable.
   if (a['pidfd-disable']) process.env.PROCD_PIDFD_DISABLE = '1';
   if (a['spawn-node']) process.env.PROCD_SPAWN_NODE = '1';
+  // Before the daemon's threads start (journal writer, watchdog): they share two malloc arenas.
+  (await import('../daemon/malloc.js')).limitArenas();
   // Loaded here, not at the top: every other command starts without the daemon's modules.
   if (a.http) (await import('../http/index.js')).checkHttpOptions({ listen: a.http, ...(a['http-token'] ? { token: a['http-token'] } : {}) });
   const { Daemon } = await import('../daemon/daemon.js');

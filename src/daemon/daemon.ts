@@ -12,6 +12,7 @@ import { Monitor } from '../monitor/index.js';
 import { ExitWatcher } from '../proc/index.js';
 import { ControlServer } from './control.js';
 import { createLogger, logEvent, type LogLevel } from './log.js';
+import { trimHeap } from './malloc.js';
 import { defaultRegistrationsPath, Registrations } from './registrations.js';
 import { addResourceRoutes } from './resources.js';
 import { PROCD_BIN, type Mode } from './options.js';
@@ -90,6 +91,7 @@ export class Daemon {
   http: HttpApi | null = null;
   readonly startedAt = Date.now();
   private stopping = false;
+  private trimTimer: NodeJS.Timeout | null = null;
 
   constructor(o: DaemonOptions, log?: Logger) {
     this.options = o;
@@ -144,6 +146,9 @@ export class Daemon {
       await this.http?.listen();
       this.failover.attach();
       this.monitor.start();
+      // Once a minute, malloc's free pages go back to the kernel (a burst of events or a big
+      // query leaves them behind; the steady state never needs them).
+      this.trimTimer = setInterval(trimHeap, 60_000).unref();
       this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, spawn: spawnMethod(), ...(o.cib ? { cib: resolve(o.cib) } : {}) });
       if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
     } catch (e) {
@@ -184,6 +189,7 @@ export class Daemon {
   async stop(signal?: string, drainMs = 10_000) {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.trimTimer) clearInterval(this.trimTimer);
     await this.monitor.stop();
     await this.control?.close();
     const drained = await Promise.race([this.failover.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref())]);
