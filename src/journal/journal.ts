@@ -187,7 +187,7 @@ export class Journal {
   open(): this {
     this.tryOpen();
     if (this.o.maxAgeMs > 0 || this.o.maxRows > 0) {
-      this.retentionTimer = setInterval(() => void this.prune(), this.o.retentionEveryMs);
+      this.retentionTimer = setInterval(() => this.retentionTick(), this.o.retentionEveryMs);
       this.retentionTimer.unref();
     }
     return this;
@@ -373,6 +373,26 @@ export class Journal {
    * Applies --journal-max-age and --journal-max-rows: the writer deletes in small batches, one
    * message each, so writes go on in between. Resolves to the rows deleted.
    */
+  /**
+   * The retention timer. An idle daemon's journal does not change: with nothing appended since a
+   * prune that found nothing to delete, the row limit cannot be over and the age limit moves on
+   * slowly, so it looks again only once a minute (the writer thread is not woken every 10 s).
+   */
+  private retentionTick() {
+    const idle = this.seq === this.idleSeq && Date.now() - this.idleSince < Math.max(60_000, this.o.retentionEveryMs);
+    if (idle || this.pruning) return;
+    const seq = this.seq;
+    void this.prune().then((n) => {
+      if (n === 0 && seq === this.seq) {
+        this.idleSeq = seq;
+        this.idleSince = Date.now();
+      } else this.idleSeq = -1;
+    });
+  }
+  /** The last id when a prune found nothing to delete (-1: it found some), and when that prune ran. */
+  private idleSeq = -1;
+  private idleSince = 0;
+
   prune(): Promise<number> {
     if (this.pruning) return this.pruning;
     const step = async (): Promise<number> => {
