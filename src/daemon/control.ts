@@ -42,6 +42,8 @@ export class ControlServer {
   readonly path: string;
   private routes = new Map<string, ControlHandler>();
   private server: Server | null = null;
+  /** Called for each request as its handler starts (body read): the report's watchdog looks at once. */
+  readonly onRequest: (() => void)[] = [];
 
   constructor(path: string) {
     this.path = path;
@@ -142,6 +144,7 @@ export class ControlServer {
         throw ERR_NOT_FOUND(`unknown operation ${req.method} ${url.pathname}; known: ${[...this.routes.keys()].join(', ')}`);
       }
       const body = await readJson(req);
+      for (const h of this.onRequest) h();
       const reply = await handler({ method: req.method!, path: url.pathname, query: url.searchParams, params, body });
       send(reply.status ?? 200, reply.body, reply.type);
     } catch (e) {

@@ -49,7 +49,7 @@ export async function threadsSection(watchdog: Watchdog | null): Promise<Section
     }
     lines.push('');
     lines.push(`------ Thread procd-watchdog (Node thread ${st.threadId}) ------`);
-    lines.push(`  looks every ${watchdog!.pollMs} ms which system call the main thread is in; pings it when it is not idle in epoll; captures its stack through the inspector when a ping goes unanswered`);
+    lines.push(`  looks every ${watchdog!.pollMs} ms, and at once when work arrives (an event, a socket request), which system call the main thread is in; pings it when it is not idle in epoll; captures its stack through the inspector when a ping goes unanswered`);
     for (const l of st.stack.split('\n').slice(1, 5)) lines.push(`    ${l.trim()}`);
   }
   const tasks = listTasks(process.pid);

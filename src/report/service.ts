@@ -84,6 +84,9 @@ export class ReportService {
     b.registerSection('Detection', () => detectionSection(daemon, this.startedMode), core);
 
     daemon.bus.subscribe(this.ledger.consume);
+    // Work arriving wakes the watchdog at once (it otherwise looks every 2 s): a block in it is caught from its start.
+    daemon.bus.subscribe(() => this.watchdog.kick());
+    daemon.control?.onRequest.push(() => this.watchdog.kick());
     daemon.bus.on('daemon-started', (e) => (this.startedMode = e.mode));
     daemon.bus.on('daemon-stopped', () => void this.stop());
 
@@ -95,10 +98,18 @@ export class ReportService {
     });
     if (settings.testHooks) {
       daemon.control?.route('POST', '/v1/test/block', (req) => {
-        const ms = Number((req.body as { ms?: unknown } | undefined)?.ms);
-        if (!Number.isFinite(ms) || ms <= 0 || ms > 60_000) throw ERR_BAD_REQUEST('body must be {"ms": 1..60000}');
-        log.warn({ ms }, `TEST-ONLY: blocking the event loop for ${ms} ms`);
-        return { body: { spins: testOnlyBlockEventLoop(ms) } };
+        const body = req.body as { ms?: unknown; afterMs?: unknown } | undefined;
+        const ms = Number(body?.ms);
+        const afterMs = Number(body?.afterMs ?? 0);
+        if (!Number.isFinite(ms) || ms <= 0 || ms > 60_000 || !Number.isFinite(afterMs) || afterMs < 0 || afterMs > 60_000)
+          throw ERR_BAD_REQUEST('body must be {"ms": 1..60000, "afterMs": 0..60000}');
+        const block = () => {
+          log.warn({ ms }, `TEST-ONLY: blocking the event loop for ${ms} ms${afterMs ? ' (from a timer)' : ''}`);
+          return testOnlyBlockEventLoop(ms);
+        };
+        // afterMs: the block runs later in a timer, work that does not kick the watchdog.
+        if (afterMs > 0) return void setTimeout(block, afterMs), { body: { scheduled: true } };
+        return { body: { spins: block() } };
       });
     }
   }

@@ -1,6 +1,7 @@
 /**
  * The watchdog thread. It costs the main thread nothing while the daemon idles: every `pollMs`
- * it reads, with one pread(2), which system call the main thread is in
+ * (and at once when the main thread kicks it: work has arrived) it reads, with one pread(2),
+ * which system call the main thread is in
  * (/proc/self/task/<pid>/syscall). Waiting in epoll is an idle event loop. Anything else (running
  * JavaScript, another system call) makes it ping the main thread and sample every 50 ms; the
  * main thread answers by stamping a shared clock when its loop handles the ping. No answer within
@@ -41,7 +42,7 @@ export interface WatchdogReply {
 export interface WatchdogData {
   /** [0]: the main thread's answer to the last ping (ms since the epoch); Float64. */
   heartbeat: SharedArrayBuffer;
-  /** Int32 [0]: wake-up word (the main thread notifies it when it sends a request); [1]: 1 = stop. */
+  /** Int32 [0]: wake-up word (the main thread notifies it when it sends a request or kicks); [1]: 1 = stop; [2]: 1 = asleep until the next idle look (a kick wakes it). */
   control: SharedArrayBuffer;
   thresholdMs: number;
   pollMs: number;
@@ -213,9 +214,14 @@ function serve(m: { type: string; id: number }) {
 }
 
 async function run() {
-  let sleepMs = data.pollMs;
+  // The first look at once: kicks sent while this thread was starting found it not asleep.
+  let sleepMs = 0;
   while (Atomics.load(control, 1) === 0) {
+    const idleSleep = sleepMs === data.pollMs;
+    if (idleSleep) Atomics.store(control, 2, 1);
     Atomics.wait(control, 0, 0, sleepMs);
+    // The main thread clears [2] when it kicks: then the main thread was free until just now.
+    if (idleSleep && Atomics.exchange(control, 2, 0) === 0 && !pingedAt && !current) lastSeenFree = now();
     Atomics.store(control, 0, 0);
     if (Atomics.load(control, 1) !== 0) break;
     let m;

@@ -6,7 +6,7 @@ export type { BlockEpisode, Frame, WatchdogReply };
 export interface WatchdogOptions {
   /** The loop counts as blocked when it has not answered a ping for this long. */
   thresholdMs?: number;
-  /** How often the watchdog looks at the main thread while it idles. */
+  /** How often the watchdog looks at the main thread while it idles (kick() makes it look at once). */
   pollMs?: number;
   onError?: (err: unknown) => void;
 }
@@ -17,7 +17,9 @@ export interface WatchdogOptions {
  * and captures its stack when a ping goes unanswered for `thresholdMs`. The main thread has no
  * timer of its own: while the daemon idles it is never woken (issue 4's steady-CPU bar: a 50 ms
  * heartbeat cost 0.9 % of a core on a small VM). It answers a ping by stamping a shared clock.
- * `status()` asks the worker what it saw.
+ * Between looks (every 2 s) the worker sleeps; `kick()`, called when work arrives (an event on the
+ * bus, a request on the socket), makes it look at once, so a block in that work is caught from
+ * its start. `status()` asks the worker what it saw.
  */
 export class Watchdog {
   readonly thresholdMs: number;
@@ -33,14 +35,14 @@ export class Watchdog {
 
   constructor(o: WatchdogOptions = {}) {
     this.thresholdMs = o.thresholdMs ?? 250;
-    this.pollMs = o.pollMs ?? 1000;
+    this.pollMs = o.pollMs ?? 2000;
     this.onError = o.onError ?? (() => {});
   }
 
   start() {
     if (this.worker) return;
     const sab = new SharedArrayBuffer(8);
-    const control = new SharedArrayBuffer(8);
+    const control = new SharedArrayBuffer(12);
     this.beat = new Float64Array(sab);
     this.control = new Int32Array(control);
     this.beat[0] = performance.timeOrigin + performance.now();
@@ -93,6 +95,17 @@ export class Watchdog {
       w.postMessage({ type: 'status', id });
       this.wakeWorker();
     });
+  }
+
+  /**
+   * Work is starting on the main thread: if the worker is asleep between idle looks, it looks now
+   * (and then every 50 ms until the loop is idle again). Costs one atomic load when it is awake.
+   */
+  kick() {
+    const c = this.control;
+    if (!c || Atomics.load(c, 2) !== 1) return;
+    Atomics.store(c, 2, 0);
+    this.wakeWorker();
   }
 
   /** The worker sleeps in Atomics.wait between looks: wake it for a request. */

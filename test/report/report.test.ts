@@ -161,6 +161,27 @@ test('a blocked event loop: the Threads section names the function that blocked 
   assert.equal((await d.stop()).code, 0);
 });
 
+test('a block in a timer, which does not kick the watchdog, is caught by its idle look', async () => {
+  const d = run(['--node', 'n1'], { PROCD_TEST_HOOKS: 'true' });
+  await started(d);
+  // The watchdog looks every 2 s while the loop idles: a 3 s block always contains a look.
+  const r = await post(d.socket, '/v1/test/block', { ms: 3000, afterMs: 700 });
+  assert.equal(r.status, 200, r.body);
+  await d.waitFor('block started', (l) => typeof l.msg === 'string' && l.msg.startsWith('TEST-ONLY: blocking') && l.msg.includes('from a timer'));
+  await sleep(300);
+  d.child.kill('SIGUSR2');
+  await waitFor('report', () => written(d).length === 1, 15_000);
+  await waitFor('Threads complete', () => d.stderr.includes('====  Green Threads  ===='), 5000);
+  const threads = parseReport(d.stderr).find((s) => s.title === 'Threads')!.body;
+  assert.match(threads, /at testOnlyBlockEventLoop \(file:\/\/.*test-hooks\.js:\d+:\d+\)/);
+  assert.match(threads, /at Timeout\.block|at block/, 'called from the timer');
+  const m = /main thread blocked for ([\d.]+) (s|ms)/.exec(threads)!;
+  assert.ok(m, threads);
+  const ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+  assert.ok(ms >= 2500, `blocked for about 3 s, reported ${m[0]}`);
+  assert.equal((await d.stop()).code, 0);
+});
+
 test('the test-only block route does not exist without --test-hooks', async () => {
   const d = run(['--node', 'n1']);
   await started(d);
