@@ -10,6 +10,7 @@ import type { HttpApi } from '../http/index.js';
 import { Journal } from '../journal/index.js';
 import { Monitor } from '../monitor/index.js';
 import { ExitWatcher } from '../proc/index.js';
+import { HelperThread } from '../thread/index.js';
 import { ControlServer } from './control.js';
 import { createLogger, logEvent, type LogLevel } from './log.js';
 import { trimHeap } from './malloc.js';
@@ -87,6 +88,8 @@ export class Daemon {
   private readonly registrations: Registrations | null;
   /** Every event, in SQLite (the HTTP API and the CLI read it). */
   readonly journal: Journal;
+  /** One worker thread for the journal's writer and the report's watchdog (each used to have an isolate of its own). */
+  readonly thread = new HelperThread();
   /** Set by start() when --http is given (the module is loaded only then). */
   http: HttpApi | null = null;
   readonly startedAt = Date.now();
@@ -115,6 +118,7 @@ export class Daemon {
       log: this.log,
       maxAgeMs: o.journalMaxAgeMs ?? 0,
       maxRows: o.journalMaxRows ?? (o.journal ? 0 : 100_000),
+      thread: this.thread,
       ...(o.journalBuffer ? { bufferMax: o.journalBuffer } : {}),
     });
     this.bus.subscribe((e) => void this.journal.append(e));
@@ -171,6 +175,7 @@ export class Daemon {
     await this.control?.close();
     await this.http?.close();
     await this.journal.close();
+    await this.thread.stop();
   }
 
   /** SIGHUP: re-reads the CIB; added and removed specs apply, unchanged ones keep their state. A bad CIB keeps the old config. */
@@ -201,6 +206,7 @@ export class Daemon {
     this.bus.emit({ kind: 'daemon-stopped', node: this.options.node, ...(signal ? { signal } : {}) });
     await this.http?.close();
     await this.journal.close();
+    await this.thread.stop();
   }
 
   /** --mode: holds watched processes by pidfds (event), or says once why it polls (auto), or refuses (event). */

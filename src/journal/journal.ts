@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { HelperThread, type TaskHandle } from '../thread/index.js';
 import type { Logger } from 'pino';
 import { errorLine } from '../errors.js';
 import type { EventKind, ProcdEvent } from '../events/index.js';
@@ -88,6 +88,8 @@ export interface JournalOptions {
   /** How often retention runs, and how many rows one retention step deletes. */
   retentionEveryMs?: number;
   pruneBatch?: number;
+  /** The daemon's helper thread, where the writer runs; the journal starts one of its own when unset. */
+  thread?: HelperThread;
 }
 
 interface Row {
@@ -155,10 +157,13 @@ function where(f: EventFilter): { sql: string[]; args: unknown[] } {
  */
 export class Journal {
   readonly path: string;
-  private readonly o: Required<Omit<JournalOptions, 'log'>> & { log: Logger };
+  private readonly o: Required<Omit<JournalOptions, 'log' | 'thread'>> & { log: Logger };
+  private readonly thread: HelperThread;
+  /** The thread is the journal's own (no `thread` option): stopped at close(). */
+  private readonly ownThread: boolean;
   /** The main thread's connection: opens and checks the file, serves reads, writes at close. */
   private db: Database.Database | null = null;
-  private worker: Worker | null = null;
+  private worker: TaskHandle | null = null;
   /** Accepted, not yet handed to the writer. */
   private buffer: StoredEvent[] = [];
   /** Handed to the writer, not yet confirmed. */
@@ -179,7 +184,10 @@ export class Journal {
   pruned = 0;
 
   constructor(o: JournalOptions) {
-    this.o = { maxAgeMs: 0, maxRows: 0, bufferMax: 100_000, chunk: 5000, retryMs: 2000, retentionEveryMs: 10_000, pruneBatch: 1000, ...o };
+    const { thread, ...rest } = o;
+    this.o = { maxAgeMs: 0, maxRows: 0, bufferMax: 100_000, chunk: 5000, retryMs: 2000, retentionEveryMs: 10_000, pruneBatch: 1000, ...rest };
+    this.thread = thread ?? new HelperThread('procd-journal');
+    this.ownThread = !thread;
     this.path = o.path;
   }
 
@@ -255,6 +263,7 @@ export class Journal {
     await Promise.race([this.drain(), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
     clearTimeout(timer);
     await this.stopWorker(true);
+    if (this.ownThread) await this.thread.stop();
     this.closed = true;
     const left = [...this.inflight, ...this.buffer];
     this.inflight = [];
@@ -437,7 +446,7 @@ export class Journal {
     });
   }
 
-  private onMessage(w: Worker, m: { t: string; n?: number; op?: string; code?: string | null; message?: string }) {
+  private onMessage(w: TaskHandle, m: { t: string; n?: number; op?: string; code?: string | null; message?: string }) {
     if (w !== this.worker) return;
     switch (m.t) {
       case 'written':
@@ -479,16 +488,15 @@ export class Journal {
   }
 
   private startWorker() {
-    const w = new Worker(new URL('./writer.js', import.meta.url), { workerData: { path: this.path } });
+    const w = this.thread.attach(new URL('./writer.js', import.meta.url), { path: this.path }, 'journal writer');
     this.worker = w;
     w.on('message', (m) => this.onMessage(w, m));
     w.on('error', (err) => {
       if (w !== this.worker) return;
       this.buffer.unshift(...this.inflight);
       this.inflight = [];
-      this.unavailable('writer thread failed', err);
+      this.unavailable('writer failed', err);
     });
-    w.unref();
   }
 
   /** Stops the writer: `graceful` lets it close its connection (WAL checkpointed) first, for at most 1 s. */
@@ -579,7 +587,7 @@ export class Journal {
       terminate: async () => 0,
       ref: () => {},
       unref: () => {},
-    } as unknown as Worker;
+    } as unknown as TaskHandle;
     this.worker = fake;
   }
 

@@ -48,8 +48,9 @@ export async function threadsSection(watchdog: Watchdog | null): Promise<Section
       else lines.push(`    ${e.note ?? 'no stack captured'}`);
     }
     lines.push('');
-    lines.push(`------ Thread procd-watchdog (Node thread ${st.threadId}) ------`);
-    lines.push(`  looks every ${watchdog!.pollMs} ms, and at once when work arrives (an event, a socket request), which system call the main thread is in; pings it when it is not idle in epoll; captures its stack through the inspector when a ping goes unanswered`);
+    lines.push(`------ Thread ${watchdog!.thread.name} (Node thread ${st.threadId}) ------`);
+    lines.push(`  tasks: ${watchdog!.thread.taskNames().join(', ')}`);
+    lines.push(`  the report watchdog looks every ${watchdog!.pollMs} ms, and at once when work arrives (an event, a socket request), which system call the main thread is in; pings it when it is not idle in epoll; captures its stack through the inspector when a ping goes unanswered`);
     for (const l of st.stack.split('\n').slice(1, 5)) lines.push(`    ${l.trim()}`);
   }
   const tasks = listTasks(process.pid);

@@ -71,7 +71,7 @@ export class ReportService {
       lastDropLog = Date.now();
       log.warn({ report: 'stderr' }, `guru meditation report dropped: ${why}`);
     });
-    this.watchdog = new Watchdog({ onError: (e) => log.warn(`report watchdog thread failed: ${errorLine(e)}`) });
+    this.watchdog = new Watchdog({ thread: daemon.thread, onError: (e) => log.warn(`report watchdog failed: ${errorLine(e)}`) });
     const b = this.builder;
     const core = { core: true };
     b.registerSection('Package', () => packageSection(daemon.startedAt), core);

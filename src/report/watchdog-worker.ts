@@ -1,5 +1,6 @@
 /**
- * The watchdog thread. It costs the main thread nothing while the daemon idles: every `pollMs`
+ * The watchdog, a task of the daemon's helper thread (src/thread). It costs the main thread
+ * nothing while the daemon idles: every `pollMs`
  * (and at once when the main thread kicks it: work has arrived) it reads, with one pread(2),
  * which system call the main thread is in
  * (/proc/self/task/<pid>/syscall). Waiting in epoll is an idle event loop. Anything else (running
@@ -8,11 +9,12 @@
  * `thresholdMs` of the ping is a blocked loop: this thread attaches to the main thread's
  * inspector, pauses it for an instant, records its JavaScript stack and lets it go. Reports then
  * say "main thread blocked for X ms at: <stack>" even though the main thread could not answer
- * while it happened. Between samples this thread sleeps in Atomics.wait (no event-loop turn).
+ * while it happened. Between samples the thread sleeps in Atomics.wait (no event-loop turn).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
+import type { Task, TaskContext } from '../thread/index.js';
 
 export interface Frame {
   fn: string;
@@ -42,7 +44,7 @@ export interface WatchdogReply {
 export interface WatchdogData {
   /** [0]: the main thread's answer to the last ping (ms since the epoch); Float64. */
   heartbeat: SharedArrayBuffer;
-  /** Int32 [0]: wake-up word (the main thread notifies it when it sends a request or kicks); [1]: 1 = stop; [2]: 1 = asleep until the next idle look (a kick wakes it). */
+  /** Int32 [0]: 1 = asleep until the next idle look (the main thread's kick clears it and wakes the thread). */
   control: SharedArrayBuffer;
   thresholdMs: number;
   pollMs: number;
@@ -50,24 +52,14 @@ export interface WatchdogData {
 
 const MAX_FRAMES = 24;
 const KEEP = 5;
-const data = workerData as WatchdogData;
-const beat = new Float64Array(data.heartbeat);
-const now = () => performance.timeOrigin + performance.now();
-
-let current: BlockEpisode | null = null;
-let tried = false;
-let lastCapture = 0;
 /** Captures pause the main thread for an instant: at most one a second, except a block that lasts over a second always gets one. */
 const CAPTURE_GAP_MS = 1000;
-const episodes: BlockEpisode[] = [];
-let total = 0;
+const SUSPECT_POLL_MS = 50;
+const now = () => performance.timeOrigin + performance.now();
 
-function finish(endedAt: number) {
-  if (!current) return;
-  current.durationMs = Math.max(0, endedAt - current.since);
-  current.ongoing = false;
-  current = null;
-}
+/** epoll_wait, epoll_pwait, epoll_pwait2: the event loop waiting for work. */
+const EPOLL: Record<string, number[]> = { x64: [232, 281, 441], ia32: [256, 319, 441], arm64: [22, 441], arm: [250, 346, 441] };
+const epoll = new Set(EPOLL[process.arch] ?? []);
 
 /** Takes the main thread's stack into `ep`; resolves when done (or given up). */
 function capture(ep: BlockEpisode): Promise<void> {
@@ -118,118 +110,137 @@ function captureInto(ep: BlockEpisode, resolve: () => void) {
   });
 }
 
-/** epoll_wait, epoll_pwait, epoll_pwait2: the event loop waiting for work. */
-const EPOLL: Record<string, number[]> = { x64: [232, 281, 441], ia32: [256, 319, 441], arm64: [22, 441], arm: [250, 346, 441] };
-const epoll = new Set(EPOLL[process.arch] ?? []);
-const SUSPECT_POLL_MS = 50;
-let syscallFd = -1;
-try {
-  syscallFd = openSync(`/proc/self/task/${process.pid}/syscall`, 'r');
-} catch {
-  /* not readable here: every sample pings */
-}
-const sample = Buffer.alloc(32);
+export function createTask({ port, data: raw }: TaskContext): Task {
+  const data = raw as WatchdogData;
+  const beat = new Float64Array(data.heartbeat);
+  const control = new Int32Array(data.control);
+  let current: BlockEpisode | null = null;
+  let tried = false;
+  let lastCapture = 0;
+  const episodes: BlockEpisode[] = [];
+  let total = 0;
+  /** A capture in progress: the thread waits for it (the inspector session needs its event loop). */
+  let capturing: Promise<void> | null = null;
+  /** When the outstanding ping was sent (0: none). */
+  let pingedAt = 0;
+  /** When the main thread was last seen idle or answering (or kicked): a block began after this. */
+  let lastSeenFree = now();
+  /** When the next look is due; 0: at once (kicks sent while the thread started found it not asleep). */
+  let nextAt = 0;
+  /** Asleep until the next idle look: a kick (control[0] cleared by the main thread) means look now. */
+  let idleWait = false;
 
-/** True when the main thread waits in epoll (its event loop is idle); false when unknown. */
-function mainThreadIdle(): boolean {
-  if (syscallFd < 0 || epoll.size === 0) return false;
-  let n: number;
+  let syscallFd = -1;
   try {
-    n = readSync(syscallFd, sample, 0, sample.length, 0);
+    syscallFd = openSync(`/proc/self/task/${process.pid}/syscall`, 'r');
   } catch {
-    return false;
+    /* not readable here: every look pings */
   }
-  let nr = 0;
-  let i = 0;
-  for (; i < n && sample[i]! >= 48 && sample[i]! <= 57; i++) nr = nr * 10 + sample[i]! - 48;
-  return i > 0 && epoll.has(nr);
-}
+  const sample = Buffer.alloc(32);
 
-/** When the outstanding ping was sent (0: none). */
-let pingedAt = 0;
-/** When the main thread was last seen idle or answering: a block began after this (at most `pollMs` before the ping). */
-let lastSeenFree = now();
-
-/** One look at the main thread; returns how long to sleep before the next. */
-function poll(): number {
-  const t = now();
-  const answered = beat[0]!;
-  if (pingedAt && answered >= pingedAt) {
-    // The loop handled the ping: any block is over.
-    if (current) finish(answered);
-    pingedAt = 0;
-    lastSeenFree = answered;
+  /** True when the main thread waits in epoll (its event loop is idle); false when unknown. */
+  function mainThreadIdle(): boolean {
+    if (syscallFd < 0 || epoll.size === 0) return false;
+    let n: number;
+    try {
+      n = readSync(syscallFd, sample, 0, sample.length, 0);
+    } catch {
+      return false;
+    }
+    let nr = 0;
+    let i = 0;
+    for (; i < n && sample[i]! >= 48 && sample[i]! <= 57; i++) nr = nr * 10 + sample[i]! - 48;
+    return i > 0 && epoll.has(nr);
   }
-  if (current) {
-    current.durationMs = t - current.since;
-    if (!tried && current.durationMs > CAPTURE_GAP_MS) tryCapture(current, t);
+
+  function finish(endedAt: number) {
+    if (!current) return;
+    current.durationMs = Math.max(0, endedAt - current.since);
+    current.ongoing = false;
+    current = null;
+  }
+
+  function tryCapture(ep: BlockEpisode, t: number) {
+    tried = true;
+    lastCapture = t;
+    delete ep.note;
+    capturing = capture(ep).finally(() => (capturing = null));
+  }
+
+  /** One look at the main thread; returns how long to wait before the next. */
+  function poll(): number {
+    const t = now();
+    const answered = beat[0]!;
+    if (pingedAt && answered >= pingedAt) {
+      // The loop handled the ping: any block is over.
+      if (current) finish(answered);
+      pingedAt = 0;
+      lastSeenFree = answered;
+    }
+    if (current) {
+      current.durationMs = t - current.since;
+      if (!tried && current.durationMs > CAPTURE_GAP_MS) tryCapture(current, t);
+      return SUSPECT_POLL_MS;
+    }
+    if (pingedAt) {
+      if (t - pingedAt <= data.thresholdMs) return SUSPECT_POLL_MS;
+      current = { since: lastSeenFree, durationMs: t - lastSeenFree, ongoing: true, frames: null };
+      episodes.push(current);
+      if (episodes.length > KEEP) episodes.shift();
+      total++;
+      tried = false;
+      if (t - lastCapture > CAPTURE_GAP_MS) tryCapture(current, t);
+      else current.note = 'no stack: another block was captured less than a second before';
+      return SUSPECT_POLL_MS;
+    }
+    if (mainThreadIdle()) {
+      lastSeenFree = t;
+      return data.pollMs;
+    }
+    pingedAt = t;
+    port.postMessage({ type: 'ping' });
     return SUSPECT_POLL_MS;
   }
-  if (pingedAt) {
-    if (t - pingedAt <= data.thresholdMs) return SUSPECT_POLL_MS;
-    current = { since: lastSeenFree, durationMs: t - lastSeenFree, ongoing: true, frames: null };
-    episodes.push(current);
-    if (episodes.length > KEEP) episodes.shift();
-    total++;
-    tried = false;
-    if (t - lastCapture > CAPTURE_GAP_MS) tryCapture(current, t);
-    else current.note = 'no stack: another block was captured less than a second before';
-    return SUSPECT_POLL_MS;
-  }
-  if (mainThreadIdle()) {
-    lastSeenFree = t;
-    return data.pollMs;
-  }
-  pingedAt = t;
-  parentPort!.postMessage({ type: 'ping' });
-  return SUSPECT_POLL_MS;
-}
 
-function tryCapture(ep: BlockEpisode, t: number) {
-  tried = true;
-  lastCapture = t;
-  delete ep.note;
-  capturing = capture(ep).finally(() => (capturing = null));
-}
-
-const control = new Int32Array(data.control);
-/** A capture in progress: the loop below waits for it (the inspector session needs this thread's event loop). */
-let capturing: Promise<void> | null = null;
-
-function serve(m: { type: string; id: number }) {
-  if (m.type !== 'status') return;
-  // The main thread is answering, so any block is over.
-  if (current) finish(now());
-  pingedAt = 0;
-  lastSeenFree = now();
-  const reply: WatchdogReply = {
-    id: m.id,
-    threadId,
-    heartbeatAgeMs: Math.max(0, now() - beat[0]!),
-    episodes: episodes.map((e) => ({ ...e, frames: e.frames ? [...e.frames] : null })),
-    total,
-    stack: new Error('watchdog').stack ?? '',
+  return {
+    onMessage(m) {
+      const req = m as { type: string; id: number };
+      if (req.type !== 'status') return;
+      // The main thread is answering, so any block is over.
+      if (current) finish(now());
+      pingedAt = 0;
+      lastSeenFree = now();
+      const reply: WatchdogReply = {
+        id: req.id,
+        threadId,
+        heartbeatAgeMs: Math.max(0, now() - beat[0]!),
+        episodes: episodes.map((e) => ({ ...e, frames: e.frames ? [...e.frames] : null })),
+        total,
+        stack: new Error('watchdog').stack ?? '',
+      };
+      port.postMessage(reply);
+    },
+    due() {
+      if (idleWait && Atomics.load(control, 0) === 0) return 0;
+      return nextAt - now();
+    },
+    tick() {
+      if (idleWait) {
+        idleWait = false;
+        // Cleared by the main thread's kick: it was free until just now.
+        if (Atomics.exchange(control, 0, 0) === 0 && !pingedAt && !current) lastSeenFree = now();
+      }
+      const wait = poll();
+      nextAt = now() + wait;
+      if (wait === data.pollMs) {
+        idleWait = true;
+        Atomics.store(control, 0, 1);
+      }
+    },
+    pending: () => capturing,
+    close() {
+      if (syscallFd >= 0) closeSync(syscallFd);
+      syscallFd = -1;
+    },
   };
-  parentPort!.postMessage(reply);
 }
-
-async function run() {
-  // The first look at once: kicks sent while this thread was starting found it not asleep.
-  let sleepMs = 0;
-  while (Atomics.load(control, 1) === 0) {
-    const idleSleep = sleepMs === data.pollMs;
-    if (idleSleep) Atomics.store(control, 2, 1);
-    Atomics.wait(control, 0, 0, sleepMs);
-    // The main thread clears [2] when it kicks: then the main thread was free until just now.
-    if (idleSleep && Atomics.exchange(control, 2, 0) === 0 && !pingedAt && !current) lastSeenFree = now();
-    Atomics.store(control, 0, 0);
-    if (Atomics.load(control, 1) !== 0) break;
-    let m;
-    while ((m = receiveMessageOnPort(parentPort!))) serve(m.message);
-    sleepMs = poll();
-    if (capturing) await capturing;
-  }
-  if (syscallFd >= 0) closeSync(syscallFd);
-}
-
-void run();

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { HelperThread, type TaskHandle } from '../thread/index.js';
 import type { BlockEpisode, Frame, WatchdogData, WatchdogReply } from './watchdog-worker.js';
 
 export type { BlockEpisode, Frame, WatchdogReply };
@@ -9,11 +9,13 @@ export interface WatchdogOptions {
   /** How often the watchdog looks at the main thread while it idles (kick() makes it look at once). */
   pollMs?: number;
   onError?: (err: unknown) => void;
+  /** The daemon's helper thread; the watchdog starts one of its own when unset. */
+  thread?: HelperThread;
 }
 
 /**
- * Main-thread side of the watchdog: a worker thread (unref'd: it never keeps the daemon alive)
- * that watches which system call the main thread is in, pings it when it is not idle in epoll,
+ * Main-thread side of the watchdog: a task of the helper thread (which never keeps the daemon
+ * alive) that watches which system call the main thread is in, pings it when it is not idle in epoll,
  * and captures its stack when a ping goes unanswered for `thresholdMs`. The main thread has no
  * timer of its own: while the daemon idles it is never woken (issue 4's steady-CPU bar: a 50 ms
  * heartbeat cost 0.9 % of a core on a small VM). It answers a ping by stamping a shared clock.
@@ -24,7 +26,10 @@ export interface WatchdogOptions {
 export class Watchdog {
   readonly thresholdMs: number;
   readonly pollMs: number;
-  private worker: Worker | null = null;
+  private worker: TaskHandle | null = null;
+  /** The thread it runs in (shared with the journal's writer in the daemon). */
+  readonly thread: HelperThread;
+  private readonly ownThread: boolean;
   private beat: Float64Array | null = null;
   private control: Int32Array | null = null;
   private nextId = 1;
@@ -37,18 +42,20 @@ export class Watchdog {
     this.thresholdMs = o.thresholdMs ?? 250;
     this.pollMs = o.pollMs ?? 2000;
     this.onError = o.onError ?? (() => {});
+    this.thread = o.thread ?? new HelperThread('procd-watchdog');
+    this.ownThread = !o.thread;
   }
 
   start() {
     if (this.worker) return;
     const sab = new SharedArrayBuffer(8);
-    const control = new SharedArrayBuffer(12);
+    const control = new SharedArrayBuffer(4);
     this.beat = new Float64Array(sab);
     this.control = new Int32Array(control);
     this.beat[0] = performance.timeOrigin + performance.now();
     const data: WatchdogData = { heartbeat: sab, control, thresholdMs: this.thresholdMs, pollMs: this.pollMs };
     try {
-      this.worker = new Worker(new URL('./watchdog-worker.js', import.meta.url), { workerData: data, name: 'procd-watchdog', stdout: false, stderr: false });
+      this.worker = this.thread.attach(new URL('./watchdog-worker.js', import.meta.url), data, 'report watchdog');
     } catch (e) {
       this.failure = (e as Error).message;
       this.onError(e);
@@ -69,8 +76,6 @@ export class Watchdog {
       for (const w of this.waiting.values()) w(null);
       this.waiting.clear();
     });
-    // After the listeners: adding a 'message' listener refs the worker's port again.
-    this.worker.unref();
   }
 
   get threadId(): number | null {
@@ -93,7 +98,6 @@ export class Watchdog {
         resolve(r);
       });
       w.postMessage({ type: 'status', id });
-      this.wakeWorker();
     });
   }
 
@@ -103,24 +107,16 @@ export class Watchdog {
    */
   kick() {
     const c = this.control;
-    if (!c || Atomics.load(c, 2) !== 1) return;
-    Atomics.store(c, 2, 0);
-    this.wakeWorker();
-  }
-
-  /** The worker sleeps in Atomics.wait between looks: wake it for a request. */
-  private wakeWorker() {
-    if (!this.control) return;
-    Atomics.store(this.control, 0, 1);
-    Atomics.notify(this.control, 0);
+    if (!c || !this.worker || Atomics.load(c, 0) !== 1) return;
+    Atomics.store(c, 0, 0);
+    this.worker.wake();
   }
 
   async stop() {
     const w = this.worker;
     this.worker = null;
-    if (this.control) Atomics.store(this.control, 1, 1);
-    this.wakeWorker();
     if (w) await w.terminate();
+    if (this.ownThread) await this.thread.stop();
   }
 }
 

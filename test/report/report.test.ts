@@ -61,7 +61,10 @@ test('SIGUSR2 writes the report to stderr: every section in order, the watched p
   assert.match(sec.Package!, /product\s+= procd/);
   assert.match(sec.Package!, new RegExp(`node\\s+= ${process.version.replace(/\./g, '\\.')}`));
   assert.match(sec.Threads!, /Thread main \(pid \d+/);
-  assert.match(sec.Threads!, /Thread procd-watchdog/);
+  // One helper thread (one V8 isolate) runs both the watchdog and the journal's writer.
+  assert.match(sec.Threads!, /Thread procd-helper \(Node thread \d+\)/);
+  assert.match(sec.Threads!, /tasks: (report watchdog, journal writer|journal writer, report watchdog)\n/);
+  assert.doesNotMatch(sec.Threads!, /Node thread 2/, 'no other Node thread');
   assert.match(sec['Green Threads']!, /Timeout/);
   assert.match(sec['Green Threads']!, /this\.tick\(\)/, 'the monitor timer is listed');
   assert.match(sec['Green Threads']!, /running: none/);
