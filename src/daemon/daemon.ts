@@ -122,11 +122,16 @@ export class Daemon {
       ...(o.journalBuffer ? { bufferMax: o.journalBuffer } : {}),
     });
     this.bus.subscribe((e) => void this.journal.append(e));
+    // A minute after activity (events, socket requests), malloc's free pages go back to the
+    // kernel: a burst leaves them behind and the steady state never needs them. An idle daemon is
+    // not woken for it.
+    this.bus.subscribe(() => this.trimLater());
     this.control = o.socket ? new ControlServer(o.socket) : null;
     this.control?.route('GET', '/v1/health', () => ({
       body: { status: 'ok', pid: process.pid, node: o.node, uptimeSeconds: (Date.now() - this.startedAt) / 1000, resources: this.monitor.status().length, watchedPids: this.monitor.watchedPids().length },
     }));
     this.registrations = o.socket && o.registrations !== '' ? new Registrations(o.registrations ?? defaultRegistrationsPath(o.socket), this.log) : null;
+    this.control?.onRequest.push(() => this.trimLater());
     if (this.control) addResourceRoutes(this.control, this.monitor, () => this.registrations?.save(this.monitor));
   }
 
@@ -150,15 +155,20 @@ export class Daemon {
       await this.http?.listen();
       this.failover.attach();
       this.monitor.start();
-      // Once a minute, malloc's free pages go back to the kernel (a burst of events or a big
-      // query leaves them behind; the steady state never needs them).
-      this.trimTimer = setInterval(trimHeap, 60_000).unref();
       this.bus.emit({ kind: 'daemon-started', node: o.node, pid: process.pid, mode: this.monitor.mode, spawn: spawnMethod(), ...(o.cib ? { cib: resolve(o.cib) } : {}) });
       if (this.monitor.status().length === 0) this.log.warn(`nothing is watched yet${o.cib ? ' (no procdctl resource in the CIB)' : ''}${this.control ? `; waiting for registrations on ${this.control.path}` : ''}`);
     } catch (e) {
       await this.release();
       throw e;
     }
+  }
+
+  private trimLater() {
+    if (this.trimTimer || this.stopping) return;
+    this.trimTimer = setTimeout(() => {
+      this.trimTimer = null;
+      trimHeap();
+    }, 60_000).unref();
   }
 
   /** Registers again what the socket had registered before a restart (before the socket accepts new ones). */
@@ -194,7 +204,7 @@ export class Daemon {
   async stop(signal?: string, drainMs = 10_000) {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.trimTimer) clearInterval(this.trimTimer);
+    if (this.trimTimer) clearTimeout(this.trimTimer);
     await this.monitor.stop();
     await this.control?.close();
     const drained = await Promise.race([this.failover.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref())]);

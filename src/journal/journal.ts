@@ -194,10 +194,8 @@ export class Journal {
   /** Opens (or creates) the database. Never throws: a failure is logged and retried. */
   open(): this {
     this.tryOpen();
-    if (this.o.maxAgeMs > 0 || this.o.maxRows > 0) {
-      this.retentionTimer = setInterval(() => this.retentionTick(), this.o.retentionEveryMs);
-      this.retentionTimer.unref();
-    }
+    this.retentionOn = this.o.maxAgeMs > 0 || this.o.maxRows > 0;
+    this.scheduleRetention(this.o.retentionEveryMs);
     return this;
   }
 
@@ -228,6 +226,10 @@ export class Journal {
     this.buffer.push(e);
     for (const l of this.listeners) l(e);
     this.schedule();
+    if (this.retentionIdle) {
+      this.retentionIdle = false;
+      this.scheduleRetention(this.o.retentionEveryMs);
+    }
     return e;
   }
 
@@ -257,7 +259,8 @@ export class Journal {
   async close(waitMs = 5000) {
     if (this.closed) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    if (this.retentionTimer) clearTimeout(this.retentionTimer);
+    this.retentionOn = false;
     this.retryTimer = this.retentionTimer = null;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.drain(), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
@@ -383,24 +386,38 @@ export class Journal {
    * message each, so writes go on in between. Resolves to the rows deleted.
    */
   /**
-   * The retention timer. An idle daemon's journal does not change: with nothing appended since a
-   * prune that found nothing to delete, the row limit cannot be over and the age limit moves on
-   * slowly, so it looks again only once a minute (the writer thread is not woken every 10 s).
+   * Retention runs every `retentionEveryMs` while events come in. An idle daemon's journal does
+   * not change: after a prune that found nothing to delete with nothing appended meanwhile, the
+   * row limit cannot be over and the age limit moves slowly, so the next one is a minute away
+   * (neither the main thread nor the writer is woken every 10 s); the next append brings it back.
    */
   private retentionTick() {
-    const idle = this.seq === this.idleSeq && Date.now() - this.idleSince < Math.max(60_000, this.o.retentionEveryMs);
-    if (idle || this.pruning) return;
+    const every = this.o.retentionEveryMs;
+    if (this.pruning) return this.scheduleRetention(every);
     const seq = this.seq;
     void this.prune().then((n) => {
-      if (n === 0 && seq === this.seq) {
-        this.idleSeq = seq;
-        this.idleSince = Date.now();
-      } else this.idleSeq = -1;
+      this.retentionIdle = n === 0 && seq === this.seq;
+      this.scheduleRetention(this.retentionIdle ? Math.max(60_000, every) : every);
     });
   }
-  /** The last id when a prune found nothing to delete (-1: it found some), and when that prune ran. */
-  private idleSeq = -1;
-  private idleSince = 0;
+
+  /** Retention in `ms` (or sooner, if it is already due sooner). */
+  private scheduleRetention(ms: number) {
+    if (!this.retentionOn || this.closed) return;
+    const due = Date.now() + ms;
+    if (this.retentionTimer && this.retentionDue <= due) return;
+    if (this.retentionTimer) clearTimeout(this.retentionTimer);
+    this.retentionDue = due;
+    this.retentionTimer = setTimeout(() => {
+      this.retentionTimer = null;
+      this.retentionTick();
+    }, ms);
+    this.retentionTimer.unref();
+  }
+  private retentionOn = false;
+  /** The last prune found nothing, and nothing was appended since: the next one is a minute away. */
+  private retentionIdle = false;
+  private retentionDue = 0;
 
   prune(): Promise<number> {
     if (this.pruning) return this.pruning;
