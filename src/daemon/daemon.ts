@@ -122,16 +122,16 @@ export class Daemon {
       ...(o.journalBuffer ? { bufferMax: o.journalBuffer } : {}),
     });
     this.bus.subscribe((e) => void this.journal.append(e));
-    // A minute after activity (events, socket requests), malloc's free pages go back to the
-    // kernel: a burst leaves them behind and the steady state never needs them. An idle daemon is
-    // not woken for it.
-    this.bus.subscribe(() => this.trimLater());
     this.control = o.socket ? new ControlServer(o.socket) : null;
+    this.bus.subscribe(this.active);
+    this.control?.onRequest.push(this.active);
+    // A minute after activity, malloc's free pages go back to the kernel: a burst leaves them
+    // behind and the steady state never needs them. An idle daemon is not woken for it.
+    this.onActivity(() => this.trimLater());
     this.control?.route('GET', '/v1/health', () => ({
       body: { status: 'ok', pid: process.pid, node: o.node, uptimeSeconds: (Date.now() - this.startedAt) / 1000, resources: this.monitor.status().length, watchedPids: this.monitor.watchedPids().length },
     }));
     this.registrations = o.socket && o.registrations !== '' ? new Registrations(o.registrations ?? defaultRegistrationsPath(o.socket), this.log) : null;
-    this.control?.onRequest.push(() => this.trimLater());
     if (this.control) addResourceRoutes(this.control, this.monitor, () => this.registrations?.save(this.monitor));
   }
 
@@ -162,6 +162,18 @@ export class Daemon {
       throw e;
     }
   }
+
+  /**
+   * Calls `fn` when work arrives: an event on the bus, a request on the control socket (for what
+   * should happen after activity, never on a clock: an idle daemon is not woken).
+   */
+  onActivity(fn: () => void) {
+    this.activityHooks.push(fn);
+  }
+  private readonly activityHooks: (() => void)[] = [];
+  private readonly active = () => {
+    for (const f of this.activityHooks) f();
+  };
 
   private trimLater() {
     if (this.trimTimer || this.stopping) return;

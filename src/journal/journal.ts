@@ -382,10 +382,6 @@ export class Journal {
   }
 
   /**
-   * Applies --journal-max-age and --journal-max-rows: the writer deletes in small batches, one
-   * message each, so writes go on in between. Resolves to the rows deleted.
-   */
-  /**
    * Retention runs every `retentionEveryMs` while events come in. An idle daemon's journal does
    * not change: after a prune that found nothing to delete with nothing appended meanwhile, the
    * row limit cannot be over and the age limit moves slowly, so the next one is a minute away
@@ -419,6 +415,10 @@ export class Journal {
   private retentionIdle = false;
   private retentionDue = 0;
 
+  /**
+   * Applies --journal-max-age and --journal-max-rows: the writer deletes in small batches, one
+   * message each, so writes go on in between. Resolves to the rows deleted.
+   */
   prune(): Promise<number> {
     if (this.pruning) return this.pruning;
     const step = async (): Promise<number> => {

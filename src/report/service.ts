@@ -85,8 +85,7 @@ export class ReportService {
 
     daemon.bus.subscribe(this.ledger.consume);
     // Work arriving wakes the watchdog at once (it otherwise looks every 2 s): a block in it is caught from its start.
-    daemon.bus.subscribe(() => this.watchdog.kick());
-    daemon.control?.onRequest.push(() => this.watchdog.kick());
+    daemon.onActivity(() => this.watchdog.kick());
     daemon.bus.on('daemon-started', (e) => (this.startedMode = e.mode));
     daemon.bus.on('daemon-stopped', () => void this.stop());
 
