@@ -106,9 +106,10 @@ export class ReportService {
           log.warn({ ms }, `TEST-ONLY: blocking the event loop for ${ms} ms${afterMs ? ' (from a timer)' : ''}`);
           return testOnlyBlockEventLoop(ms);
         };
-        // afterMs: the block runs later in a timer, work that does not kick the watchdog.
-        if (afterMs > 0) return void setTimeout(block, afterMs), { body: { scheduled: true } };
-        return { body: { spins: block() } };
+        if (afterMs === 0) return { body: { spins: block() } };
+        // Later, in a timer: work that does not kick the watchdog.
+        setTimeout(block, afterMs);
+        return { body: { scheduled: true } };
       });
     }
   }

@@ -37,8 +37,8 @@ export class HelperThread {
     return [...this.tasks.values()].map((t) => t.name);
   }
 
-  /** Starts a task in the thread (starting the thread first if needed). */
-  attach(module: URL, data: unknown, name = module.pathname.replace(/.*\//, '').replace(/\.js$/, '')): TaskHandle {
+  /** Starts a task in the thread (starting the thread first if needed); `name` is what the report lists. */
+  attach(module: URL, data: unknown, name: string): TaskHandle {
     const w = this.start();
     const id = this.nextId++;
     const { port1, port2 } = new MessageChannel();
